@@ -1,0 +1,46 @@
+"""Settings every service shares. Each service subclasses this with its own env prefix for its own
+settings; the platform ones keep their `QUINTET_` names so one environment configures the stack."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "quintet-dev-secret-do-not-use-in-production"
+
+
+def _platform(name: str) -> AliasChoices:
+    return AliasChoices(f"QUINTET_{name}")
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    env: Literal["dev", "prod"] = Field("dev", validation_alias=_platform("ENV"))
+    log_json: bool | None = Field(
+        None, validation_alias=_platform("LOG_JSON"), description="JSON logs; default: on outside dev"
+    )
+    log_level: str = Field("INFO", validation_alias=_platform("LOG_LEVEL"))
+    pg_dsn: str = Field("postgresql://postgres@127.0.0.1:5432/quintet", validation_alias=_platform("PG_DSN"))
+    pg_pool_max: int = Field(10, ge=1, validation_alias=_platform("PG_POOL_MAX"))
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", validation_alias=_platform("AMQP_URL"))
+    s3_endpoint: str = Field("http://127.0.0.1:9000", validation_alias=_platform("S3_ENDPOINT"))
+    s3_public_endpoint: str | None = Field(
+        None, validation_alias=_platform("S3_PUBLIC_ENDPOINT"), description="endpoint in presigned links"
+    )
+    s3_access_key: str = Field("quintet", validation_alias=_platform("S3_ACCESS_KEY"))
+    s3_secret_key: str = Field("quintet-secret", validation_alias=_platform("S3_SECRET_KEY"))
+    s3_region: str = Field("us-east-1", validation_alias=_platform("S3_REGION"))
+    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias=_platform("JWT_SECRET"))
+    host: str = Field("127.0.0.1", validation_alias=_platform("HOST"))
+    public_url: str | None = Field(
+        None,
+        validation_alias=_platform("PUBLIC_URL"),
+        description="base URL clients use (the gateway); links in responses are built on it",
+    )
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env != "dev"
