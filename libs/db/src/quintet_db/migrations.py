@@ -1,0 +1,68 @@
+"""yoyo migrations applied into one service schema.
+
+Each service keeps plain SQL files in `services/<name>/migrations`; libs that own tables (messaging)
+ship their own migration folder, applied first into the same schema. SQL uses unqualified names:
+the backend's search_path is the service schema, so the same files work for any schema name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import psycopg
+from yoyo import get_backend, read_migrations
+
+
+def _yoyo_url(dsn: str, schema: str) -> str:
+    parts = urlsplit(dsn)
+    query = urlencode({"schema": schema})
+    return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, query, ""))
+
+
+def _ensure_schema(dsn: str, schema: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
+def _backend_and_migrations(dsn: str, schema: str, sources: Sequence[Path]):  # type: ignore[no-untyped-def]
+    _ensure_schema(dsn, schema)
+    backend = get_backend(_yoyo_url(dsn, schema), migration_table="_yoyo_migration")
+    migrations = read_migrations(*(str(s) for s in sources))
+    return backend, migrations
+
+
+def migrate(dsn: str, schema: str, sources: Sequence[Path]) -> int:
+    """Apply every pending migration of `sources` (in order) into `schema`. Idempotent.
+
+    Returns how many migrations were applied. yoyo takes a lock, so concurrent runners are safe.
+    """
+    backend, migrations = _backend_and_migrations(dsn, schema, sources)
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return len(pending)
+
+
+def rollback_all(dsn: str, schema: str, sources: Sequence[Path]) -> None:
+    backend, migrations = _backend_and_migrations(dsn, schema, sources)
+    with backend.lock():
+        backend.rollback_migrations(backend.to_rollback(migrations))
+
+
+def stairway(dsn: str, schema: str, sources: Sequence[Path]) -> int:
+    """Apply, roll back and apply again every migration, one step at a time.
+
+    Catches rollbacks that do not undo their migration (the next apply fails) and migrations that
+    only work once. Returns the number of migrations walked.
+    """
+    backend, migrations = _backend_and_migrations(dsn, schema, sources)
+    steps = list(migrations)
+    with backend.lock():
+        for index in range(len(steps)):
+            step = migrations.__class__(steps[index : index + 1])
+            backend.apply_migrations(backend.to_apply(step))
+            backend.rollback_migrations(backend.to_rollback(step))
+            backend.apply_migrations(backend.to_apply(step))
+    return len(steps)

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import asyncpg
+
+from quintet_db import create_pool, migrate, stairway
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def test_migrations_land_in_the_service_schema_and_are_idempotent(database_factory):
+    dsn = await database_factory.create()
+    assert migrate(dsn, "widgets_svc", [MIGRATIONS]) == 2
+    assert migrate(dsn, "widgets_svc", [MIGRATIONS]) == 0
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'widgets'"
+        )
+    finally:
+        await conn.close()
+    assert [(r["table_schema"], r["table_name"]) for r in tables] == [("widgets_svc", "widgets")]
+
+
+async def test_two_services_share_a_database_without_sharing_tables(database_factory):
+    dsn = await database_factory.create()
+    migrate(dsn, "svc_a", [MIGRATIONS])
+    migrate(dsn, "svc_b", [MIGRATIONS])
+    pool_a = await create_pool(dsn, "svc_a", min_size=1, max_size=2)
+    pool_b = await create_pool(dsn, "svc_b", min_size=1, max_size=2)
+    try:
+        await pool_a.execute("INSERT INTO widgets (name, colour) VALUES ('a', 'red')")
+        assert await pool_b.fetchval("SELECT count(*) FROM widgets") == 0
+        assert await pool_a.fetchval("SELECT colour FROM widgets") == "red"
+    finally:
+        await pool_a.close()
+        await pool_b.close()
+
+
+async def test_pool_decodes_jsonb_as_python_objects(database_factory):
+    dsn = await database_factory.create()
+    pool = await create_pool(dsn, "public", min_size=1, max_size=1)
+    try:
+        assert await pool.fetchval("SELECT $1::jsonb", {"a": [1, 2]}) == {"a": [1, 2]}
+    finally:
+        await pool.close()
+
+
+async def test_stairway_walks_every_migration_up_down_up(database_factory):
+    dsn = await database_factory.create()
+    assert stairway(dsn, "stairs", [MIGRATIONS]) == 2
+    assert migrate(dsn, "stairs", [MIGRATIONS]) == 0
