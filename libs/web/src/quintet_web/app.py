@@ -1,0 +1,131 @@
+"""The base application every api builds on: middlewares, health, readiness, metrics, docs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from quintet_runtime import DEV_JWT_SECRET, bind_request_id
+from quintet_web.errors import error_middleware
+from quintet_web.keys import JWT_SECRET, SERVICE_NAME
+from quintet_web.openapi import SWAGGER_HTML, build_openapi
+from quintet_web.routes import RouteTable
+
+log = structlog.get_logger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[object]]
+READINESS_TIMEOUT = 2.0
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+@web.middleware
+async def request_id_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    request_id = bind_request_id(request.headers.get("X-Request-Id"))
+    response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def metrics_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    started = time.perf_counter()
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    HTTP_REQUESTS.labels(request.method, route, str(response.status)).inc()
+    HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
+
+
+def create_base_app(
+    service: str,
+    *,
+    jwt_secret: str,
+    routes: list[RouteTable],
+    readiness: dict[str, ReadinessCheck],
+    client_max_size: int = 16 * 1024**2,
+) -> web.Application:
+    """The app with the platform's middlewares and endpoints; the service adds its cleanup contexts."""
+    if jwt_secret == DEV_JWT_SECRET:
+        log.warning("using the development JWT secret; set QUINTET_JWT_SECRET outside local runs")
+    app = web.Application(
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
+        client_max_size=client_max_size,
+    )
+    app[JWT_SECRET] = jwt_secret
+    app[SERVICE_NAME] = service
+    for table in routes:
+        table.register(app)
+    specs = [spec for table in routes for spec in table.routes]
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "service": service})
+
+    async def ready(request: web.Request) -> web.Response:
+        results: dict[str, str] = {}
+        for name, check in readiness.items():
+            try:
+                await asyncio.wait_for(check(), READINESS_TIMEOUT)
+                results[name] = "ok"
+            except Exception as exc:  # readiness reports any failure, it never raises
+                results[name] = f"failed: {type(exc).__name__}: {exc}"
+        ok = all(value == "ok" for value in results.values())
+        return web.json_response(
+            {"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest())
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return response
+
+    async def openapi(request: web.Request) -> web.Response:
+        prefix = request.headers.get("X-Forwarded-Prefix", "")
+        return web.json_response(build_openapi(f"{service} API", specs, prefix))
+
+    async def docs(request: web.Request) -> web.Response:
+        if not request.path.endswith("/docs"):
+            raise web.HTTPNotFound()
+        return web.Response(text=SWAGGER_HTML.format(title=f"{service} API"), content_type="text/html")
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs)
+    app.router.add_static("/docs/static", _swagger_ui_dir())
+    return app
+
+
+def _swagger_ui_dir() -> Path:
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def run_app(app: web.Application, host: str, port: int) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # uvloop is an optimisation, not a requirement
+        pass
+    log.info("api listening", host=host, port=port)
+    web.run_app(app, host=host, port=port, access_log=None, print=None)

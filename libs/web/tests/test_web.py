@@ -1,0 +1,227 @@
+"""The web edge over real HTTP: error envelope, auth, request ids, health, metrics, OpenAPI."""
+
+import asyncio
+import time
+
+import jwt
+import pytest
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from quintet_testing.http import DEV_JWT_SECRET, api_client, bearer, expect, expect_error
+from quintet_web import NotFound, RouteTable, absolute_url, create_base_app
+
+
+class WidgetIn(BaseModel):
+    name: str = Field(min_length=1, max_length=10)
+    size: int = Field(ge=1)
+
+
+class Widget(BaseModel):
+    id: int
+    name: str
+    size: int
+
+
+class WidgetPath(BaseModel):
+    widget_id: int = Field(gt=0)
+
+
+class Paging(BaseModel):
+    limit: int = Field(10, ge=1, le=100)
+
+
+routes = RouteTable("widgets")
+
+
+@routes.post(
+    "/widgets", summary="Create a widget", scope="widgets:write", body=WidgetIn, response=Widget, status=201
+)
+async def create_widget(request: web.Request, *, body: WidgetIn) -> Widget:
+    return Widget(id=1, **body.model_dump())
+
+
+@routes.get(
+    "/widgets/{widget_id}",
+    summary="Read a widget",
+    scope=("widgets:read", "widgets:write"),
+    path_params=WidgetPath,
+    query=Paging,
+    response=Widget,
+    errors=(404,),
+)
+async def read_widget(request: web.Request, *, path: WidgetPath, query: Paging) -> Widget:
+    if path.widget_id == 404:
+        raise NotFound(f"widget {path.widget_id} not found", code="widget_not_found")
+    return Widget(id=path.widget_id, name="w", size=query.limit)
+
+
+@routes.get("/link", summary="A link through the gateway")
+async def link(request: web.Request) -> dict[str, str]:
+    return {"link": absolute_url(request, "/widgets/1")}
+
+
+@routes.get("/boom", summary="A bug")
+async def boom(request: web.Request) -> None:
+    raise RuntimeError("secret internals")
+
+
+async def broken_check() -> None:
+    raise ConnectionError("db down")
+
+
+async def ok_check() -> None:
+    return None
+
+
+@pytest.fixture
+async def client():
+    app = create_base_app(
+        "widgets", jwt_secret=DEV_JWT_SECRET, routes=[routes], readiness={"database": ok_check}
+    )
+    async with api_client(app) as client:
+        yield client
+
+
+WRITE = bearer("widgets:write")
+
+
+async def test_valid_request_is_parsed_and_answered_with_the_response_model(client):
+    response = await client.post("/widgets", json={"name": "a", "size": 2}, headers=WRITE)
+    assert await expect(response, 201, Widget) == Widget(id=1, name="a", size=2)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "", "size": 1}, "name"),
+        ({"name": "a", "size": 0}, "size"),
+        ({"name": "a"}, "size"),
+        ({"name": "a", "size": "big"}, "size"),
+    ],
+)
+async def test_invalid_body_is_a_400_naming_the_field(client, body, field):
+    error = await expect_error(
+        await client.post("/widgets", json=body, headers=WRITE), 400, "validation_error"
+    )
+    assert [d["field"] for d in error["details"]] == [field]
+    assert field in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"), [(b"{not json", "invalid_json"), (b"", "missing_body"), (b"[1]", "validation_error")]
+)
+async def test_malformed_body_is_a_400(client, raw, code):
+    response = await client.post("/widgets", data=raw, headers={**WRITE, "Content-Type": "application/json"})
+    await expect_error(response, 400, code)
+
+
+async def test_invalid_path_and_query_are_400s_naming_the_parameter(client):
+    error = await expect_error(await client.get("/widgets/abc", headers=WRITE), 400, "validation_error")
+    assert error["details"][0]["field"] == "widget_id"
+    error = await expect_error(await client.get("/widgets/1?limit=0", headers=WRITE), 400, "validation_error")
+    assert error["details"][0]["field"] == "limit"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "missing_token"),
+        ({"Authorization": "Basic abc"}, 401, "invalid_token"),
+        ({"Authorization": "Bearer not.a.jwt"}, 401, "invalid_token"),
+        (
+            {
+                "Authorization": "Bearer "
+                + jwt.encode({"sub": "x", "exp": 1, "scope": "widgets:read"}, DEV_JWT_SECRET)
+            },
+            401,
+            "token_expired",
+        ),
+        (bearer("widgets:read", secret="another-secret-that-is-long-enough-for-hs256"), 401, "invalid_token"),
+        (bearer("widgets:read"), 403, "missing_scope"),
+    ],
+)
+async def test_auth_failures(client, headers, status, code):
+    await expect_error(
+        await client.post("/widgets", json={"name": "a", "size": 1}, headers=headers), status, code
+    )
+
+
+async def test_any_of_the_route_scopes_is_enough(client):
+    response = await client.get("/widgets/3", headers=bearer("widgets:read"))
+    assert (await expect(response, 200, Widget)).id == 3
+
+
+async def test_domain_error_keeps_its_code(client):
+    await expect_error(await client.get("/widgets/404", headers=WRITE), 404, "widget_not_found")
+
+
+async def test_unknown_route_and_method_get_the_envelope(client):
+    await expect_error(await client.get("/nope"), 404, "not_found")
+    await expect_error(await client.delete("/widgets", headers=WRITE), 405, "method_not_allowed")
+
+
+async def test_unexpected_error_is_an_opaque_500(client):
+    error = await expect_error(await client.get("/boom"), 500, "internal_error")
+    assert "secret" not in error["message"]
+
+
+async def test_request_id_is_echoed_or_generated(client):
+    response = await client.get("/health", headers={"X-Request-Id": "abc-123"})
+    assert response.headers["X-Request-Id"] == "abc-123"
+    response = await client.get("/health")
+    assert len(response.headers["X-Request-Id"]) == 32
+
+
+async def test_absolute_links_follow_the_gateway_headers(client):
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "gw.example",
+        "X-Forwarded-Prefix": "/widgets-svc",
+    }
+    body = await (await client.get("/link", headers=headers)).json()
+    assert body["link"] == "https://gw.example/widgets-svc/widgets/1"
+
+
+async def test_health_ready_and_metrics(client):
+    assert (await (await client.get("/health")).json())["status"] == "ok"
+    ready = await client.get("/ready")
+    assert ready.status == 200 and (await ready.json())["checks"] == {"database": "ok"}
+    await client.post("/widgets", json={"name": "a", "size": 1}, headers=WRITE)
+    metrics = await (await client.get("/metrics")).text()
+    assert 'http_requests_total{method="POST",route="/widgets",status="201"}' in metrics
+
+
+async def test_ready_is_503_when_a_dependency_fails():
+    app = create_base_app("w", jwt_secret=DEV_JWT_SECRET, routes=[], readiness={"database": broken_check})
+    async with api_client(app) as client:
+        response = await client.get("/ready")
+        assert response.status == 503
+        assert "db down" in (await response.json())["checks"]["database"]
+
+
+async def test_openapi_describes_routes_models_scopes_and_errors(client):
+    spec = await (await client.get("/openapi.json")).json()
+    create = spec["paths"]["/widgets"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WidgetIn"
+    }
+    assert set(create["responses"]) == {"201", "400", "401", "403"}
+    assert "widgets:write" in create["description"]
+    read = spec["paths"]["/widgets/{widget_id}"]["get"]
+    assert {(p["name"], p["in"]) for p in read["parameters"]} == {("widget_id", "path"), ("limit", "query")}
+    assert "Widget" in spec["components"]["schemas"]
+    docs = await client.get("/docs")
+    assert docs.status == 200 and "swagger-ui" in await docs.text()
+    assert (await client.get("/docs/static/swagger-ui-bundle.js")).status == 200
+
+
+async def test_expired_cached_token_is_rejected():
+    from quintet_web.auth import authenticate
+    from quintet_web.errors import Unauthorized
+
+    token = jwt.encode({"sub": "x", "exp": int(time.time()) + 1, "scope": "a"}, DEV_JWT_SECRET)
+    assert authenticate(f"Bearer {token}", DEV_JWT_SECRET).sub == "x"
+    await asyncio.sleep(1.1)
+    with pytest.raises(Unauthorized):
+        authenticate(f"Bearer {token}", DEV_JWT_SECRET)
