@@ -1,0 +1,197 @@
+"""The outbox relay: publishes committed outbox rows with publisher confirms, then deletes them.
+
+Several relays may run against one outbox (one per worker process): rows are claimed with
+`FOR UPDATE SKIP LOCKED`, and a row is deleted in the claiming transaction only after the broker
+confirmed it. A row whose publish failed (connection lost, nack, timeout) is left in place and
+published again later, so delivery is at least once; consumers absorb duplicates in their inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aio_pika
+import aiormq
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from pamqp import commands as spec
+
+from quintet_messaging.batch_publish import OutgoingMessage, publish_batch
+from quintet_messaging.topology import HEADER_REQUEST_ID
+
+log = structlog.get_logger("quintet_messaging.relay")
+
+_CLAIM = """
+SELECT id, message_id, message_type, exchange, routing_key, body, headers::text AS headers
+FROM outbox
+WHERE available_at <= now()
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+# An unroutable message (nobody bound yet) is not "sent": it is kept and retried with backoff.
+_POSTPONE = """
+UPDATE outbox
+SET publish_attempts = publish_attempts + 1,
+    last_error = $2,
+    available_at = now() + least(interval '1 second' * power(2, publish_attempts), interval '5 minutes')
+WHERE id = ANY($1::bigint[])
+"""
+_NEXT_DUE = "SELECT extract(epoch FROM min(available_at) - now())::float8 FROM outbox"
+
+
+def notify_channel(schema: str) -> str:
+    return f"outbox_{schema}"
+
+
+async def connect(amqp_url: str, *, reconnect_interval: float = 1.0) -> AbstractRobustConnection:
+    """A robust connection (reconnects and restores channels/consumers after broker loss)."""
+    return await aio_pika.connect_robust(amqp_url, reconnect_interval=reconnect_interval)
+
+
+def _message(row: asyncpg.Record) -> OutgoingMessage:
+    headers: dict[str, Any] = json.loads(row["headers"]) if row["headers"] else {}
+    properties = spec.Basic.Properties(
+        message_id=str(row["message_id"]),
+        message_type=row["message_type"],
+        content_type="application/json",
+        delivery_mode=int(aio_pika.DeliveryMode.PERSISTENT),
+        correlation_id=headers.get(HEADER_REQUEST_ID),
+        headers=headers,
+    )
+    return OutgoingMessage(row["exchange"], row["routing_key"], bytes(row["body"]), properties)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        amqp_url: str,
+        *,
+        schema: str,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        reconnect_interval: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.amqp_url = amqp_url
+        self.schema = schema
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.reconnect_interval = reconnect_interval
+        self.published = 0
+        self._wakeup = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        connection = await connect(self.amqp_url, reconnect_interval=self.reconnect_interval)
+        listener = asyncio.create_task(self._listen(), name=f"outbox-listen-{self.schema}")
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            while True:
+                # Cleared before claiming, so a NOTIFY arriving during the batch is not lost.
+                self._wakeup.clear()
+                try:
+                    claimed, failed = await self.relay_batch(channel)
+                except Exception as exc:
+                    # Database or broker trouble: nothing was deleted, the rows are retried.
+                    log.warning("outbox relay batch failed", error=repr(exc))
+                    await asyncio.sleep(self.reconnect_interval)
+                    continue
+                if failed:
+                    # Broker trouble: give the robust connection time to come back.
+                    await asyncio.sleep(min(self.reconnect_interval, 0.5))
+                    continue
+                if claimed >= self.batch_size:
+                    continue
+                await self._sleep_until_due()
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+            await connection.close()
+
+    async def _sleep_until_due(self) -> None:
+        timeout = self.poll_interval
+        try:
+            async with self.pool.acquire() as conn:
+                due_in = await conn.fetchval(_NEXT_DUE)
+            if due_in is not None:
+                timeout = max(0.0, min(timeout, due_in + 0.005))
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            pass
+        if timeout <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _listen(self) -> None:
+        """LISTEN for outbox inserts; if the connection breaks, polling covers until it is back."""
+        channel = notify_channel(self.schema)
+
+        def wake(*_: object) -> None:
+            self._wakeup.set()
+
+        while True:
+            try:
+                await self._listen_once(channel, wake)
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox listener lost", error=repr(exc))
+            await asyncio.sleep(self.poll_interval)
+
+    async def _listen_once(self, channel: str, wake: Callable[..., None]) -> None:
+        lost = asyncio.Event()
+
+        def on_lost(_conn: object) -> None:
+            lost.set()
+
+        async with self.pool.acquire() as conn:
+            conn.add_termination_listener(on_lost)
+            await conn.add_listener(channel, wake)
+            try:
+                await lost.wait()
+            finally:
+                if not conn.is_closed():
+                    conn.remove_termination_listener(on_lost)
+                    await conn.remove_listener(channel, wake)
+
+    async def relay_batch(self, channel: AbstractChannel) -> tuple[int, int]:
+        """Publish one claimed batch; returns (rows claimed, rows whose publish failed)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, self.batch_size)
+            if not rows:
+                return 0, 0
+            started = time.perf_counter()
+            try:
+                results = await publish_batch(channel, [_message(row) for row in rows])
+            except Exception as exc:  # channel closed or reconnecting: nothing was sent
+                results = [exc] * len(rows)
+            sent: list[int] = []
+            returned: list[int] = []
+            failed = 0
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, aiormq.spec.Basic.Ack):
+                    sent.append(row["id"])
+                elif isinstance(result, BaseException) and not isinstance(result, Exception):
+                    raise result  # cancellation: the transaction rolls back, rows stay
+                elif isinstance(result, Exception):
+                    failed += 1
+                else:
+                    returned.append(row["id"])
+            if sent:
+                await conn.execute(_DELETE, sent)
+            if returned:
+                log.warning("outbox messages unroutable, postponed", count=len(returned))
+                await conn.execute(_POSTPONE, returned, "unroutable (returned by broker)")
+            if failed:
+                log.warning("outbox publish failed, will retry", failed=failed, sent=len(sent))
+            log.debug("outbox batch", sent=len(sent), seconds=round(time.perf_counter() - started, 4))
+        self.published += len(sent)
+        return len(rows), failed

@@ -1,0 +1,436 @@
+"""Outbox → relay → RabbitMQ → Worker, against the real PostgreSQL and RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+import pytest
+import structlog
+from pydantic import BaseModel
+
+from quintet_contracts import Envelope, EventSpec
+from quintet_db import stairway
+from quintet_messaging import (
+    HEADER_ATTEMPT,
+    HEADER_PARK_REASON,
+    HEADER_TASK,
+    HEADER_TASK_ID,
+    MIGRATIONS_DIR,
+    OutboxRelay,
+    Worker,
+    broker_ready,
+    enqueue_task,
+    enqueue_tasks_many,
+    parked_queue,
+    publish_event,
+    task_type,
+)
+
+SCHEMA = "msgtest"
+FAST_TIERS = [timedelta(seconds=0.2), timedelta(seconds=0.4)]
+Wait = Callable[..., Awaitable[None]]
+
+
+class Ping(BaseModel):
+    key: str
+
+
+class CountDown(BaseModel):
+    remaining: int
+
+
+def ping_spec(service: str) -> EventSpec[Ping]:
+    return EventSpec(type=f"{service}.pinged", payload_model=Ping, description="test event")
+
+
+def worker_for(service: str, pool: asyncpg.Pool, amqp_url: str, **kwargs: Any) -> Worker:
+    kwargs.setdefault("delay_tiers", FAST_TIERS)
+    kwargs.setdefault("poll_interval", 0.2)
+    kwargs.setdefault("reconnect_interval", 0.2)
+    return Worker(service, pool, amqp_url, schema=SCHEMA, **kwargs)
+
+
+async def record(conn: asyncpg.Connection, message_id: uuid.UUID, key: str) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    await conn.execute(
+        "INSERT INTO processed (message_id, key, request_id) VALUES ($1, $2, $3)", message_id, key, request_id
+    )
+
+
+async def record_ping(conn: asyncpg.Connection, envelope: Envelope[Ping]) -> None:
+    await record(conn, envelope.message_id, envelope.payload.key)
+
+
+async def count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
+    return int(await pool.fetchval(sql, *args))
+
+
+class TcpProxy:
+    """An in-process TCP proxy in front of RabbitMQ whose connections the test can cut."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.up = True
+        self.connections_cut = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self._writers |= {writer, up_writer}
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    @staticmethod
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            sink.close()
+
+    def drop(self) -> None:
+        """Cut every open connection and refuse new ones until `restore()`."""
+        self.up = False
+        self.connections_cut += len(self._writers) // 2
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    async def close(self) -> None:
+        self.drop()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+@pytest.fixture
+async def proxied_amqp_url(amqp_url: str) -> AsyncIterator[tuple[str, TcpProxy]]:
+    parts = urlsplit(amqp_url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672)
+    port = await proxy.start()
+    credentials = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    url = urlunsplit((parts.scheme, f"{credentials}127.0.0.1:{port}", parts.path, parts.query, ""))
+    yield url, proxy
+    await proxy.close()
+
+
+async def test_every_event_is_processed_exactly_once_through_broker_connection_loss(
+    pool: asyncpg.Pool, service: str, amqp_url: str, proxied_amqp_url: tuple[str, TcpProxy], wait_until: Wait
+) -> None:
+    spec = ping_spec(service)
+    relay_url, proxy = proxied_amqp_url
+    # The consumer's connections go through the proxy too: both sides lose the broker.
+    worker = worker_for(service, pool, relay_url, run_relay=False)
+    worker.on_event(spec, record_ping)
+    relay = OutboxRelay(
+        pool, relay_url, schema=SCHEMA, batch_size=50, poll_interval=0.2, reconnect_interval=0.2
+    )
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        async with worker:
+            for batch in range(10):
+                async with pool.acquire() as conn, conn.transaction():
+                    for n in range(100):
+                        await publish_event(conn, spec, Ping(key=f"{batch}-{n}"))
+                if batch in (3, 7):
+                    await asyncio.sleep(0.05)  # let the relay get some of it in flight
+                    proxy.drop()
+                    await asyncio.sleep(0.6)
+                    proxy.restore()
+            await wait_until(lambda: _all_processed(pool, 1000), within=40)
+            # A relay that lost a confirm publishes the row again: the inbox must absorb the copy.
+            some_id = await pool.fetchval("SELECT message_id FROM processed LIMIT 1")
+            duplicate = spec.envelope(Ping(key="duplicate"), message_id=some_id)
+            await pool.execute(
+                "INSERT INTO outbox (message_id, message_type, exchange, routing_key, body) VALUES ($1, $2, 'events', $2, $3)",
+                some_id,
+                spec.type,
+                duplicate.model_dump_json().encode(),
+            )
+            await wait_until(lambda: _outbox_empty(pool))
+            await asyncio.sleep(0.5)
+    finally:
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+
+    processed = await count(pool, "SELECT count(*) FROM processed")
+    distinct_keys = await count(pool, "SELECT count(DISTINCT key) FROM processed")
+    lost = 1000 - distinct_keys
+    assert lost == 0
+    assert processed == distinct_keys == 1000
+    assert relay.published >= 1001
+    assert proxy.connections_cut >= 6  # relay, consumer and retry connections, cut twice mid-stream
+
+
+async def _all_processed(pool: asyncpg.Pool, expected: int) -> bool:
+    return await count(pool, "SELECT count(DISTINCT key) FROM processed") >= expected
+
+
+async def _outbox_empty(pool: asyncpg.Pool) -> bool:
+    return await count(pool, "SELECT count(*) FROM outbox") == 0
+
+
+async def test_event_written_in_rolled_back_transaction_is_never_published(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    spec = ping_spec(service)
+    worker = worker_for(service, pool, amqp_url)
+    worker.on_event(spec, record_ping)
+    async with worker:
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, conn.transaction():
+                await publish_event(conn, spec, Ping(key="rolled-back"))
+                raise RuntimeError("the state change failed")
+        with structlog.contextvars.bound_contextvars(request_id="req-42"):
+            async with pool.acquire() as conn, conn.transaction():
+                await publish_event(conn, spec, Ping(key="committed"))
+        await wait_until(lambda: _all_processed(pool, 1))
+        await asyncio.sleep(0.5)
+
+    rows = await pool.fetch("SELECT key, request_id FROM processed")
+    assert [(r["key"], r["request_id"]) for r in rows] == [("committed", "req-42")]
+
+
+async def test_failing_handler_is_retried_with_delays_until_it_succeeds(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    spec = ping_spec(service)
+    failures: dict[str, int] = {}
+
+    async def flaky(conn: asyncpg.Connection, envelope: Envelope[Ping]) -> None:
+        await record_ping(conn, envelope)  # rolled back with the failure
+        if envelope.payload.key == "flaky" and failures.get("flaky", 0) < 2:
+            failures["flaky"] = failures.get("flaky", 0) + 1
+            raise ConnectionError("upstream unavailable")
+
+    worker = worker_for(service, pool, amqp_url, max_attempts=4)
+    worker.on_event(spec, flaky)
+    async with worker:
+        async with pool.acquire() as conn, conn.transaction():
+            await publish_event(conn, spec, Ping(key="flaky"))
+            for n in range(20):
+                await publish_event(conn, spec, Ping(key=f"ok-{n}"))
+        await wait_until(lambda: _all_processed(pool, 21))
+
+    rows = await pool.fetch("SELECT key, at FROM processed ORDER BY at")
+    assert failures == {"flaky": 2}
+    assert [r["key"] for r in rows].count("flaky") == 1
+    assert rows[-1]["key"] == "flaky"  # the others did not wait for it
+    first = min(r["at"] for r in rows)
+    flaky_at = next(r["at"] for r in rows if r["key"] == "flaky")
+    assert flaky_at - first >= timedelta(seconds=0.5)  # waited in both tiers (0.2 s + 0.4 s)
+    assert await count(pool, "SELECT count(*) FROM parked_messages") == 0
+
+
+async def _parked(amqp_url: str, service: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.get_queue(parked_queue(service), ensure=False)
+        messages = []
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            messages.append(message)
+        return messages
+    finally:
+        await connection.close()
+
+
+async def test_task_failing_every_attempt_is_parked_with_its_reason(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    attempts: list[str] = []
+
+    async def broken(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
+        attempts.append(task_id)
+        raise ValueError(f"cannot build report {task_id}")
+
+    async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
+        await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
+
+    spec = ping_spec(service)
+    worker = worker_for(service, pool, amqp_url, max_attempts=3)
+    worker.on_task("report", CountDown, broken, on_parked=mark_failed)
+    worker.on_event(spec, record_ping)
+    async with worker:
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue_task(conn, service, "report", "r-1", CountDown(remaining=0))
+            for n in range(10):
+                await publish_event(conn, spec, Ping(key=f"ok-{n}"))
+        await wait_until(lambda: _all_processed(pool, 10))
+        await wait_until(lambda: _has_rows(pool, "failed_work"))
+
+    assert attempts == ["r-1"] * 3
+    failed = await pool.fetch("SELECT subject, reason FROM failed_work")
+    assert [r["subject"] for r in failed] == ["r-1"]
+    assert "ValueError: cannot build report r-1" in failed[0]["reason"]
+    parked_rows = await pool.fetch("SELECT queue, task_id, type, reason, headers FROM parked_messages")
+    assert len(parked_rows) == 1
+    assert parked_rows[0]["queue"] == parked_queue(service)
+    assert parked_rows[0]["task_id"] == "r-1"
+    assert parked_rows[0]["type"] == task_type(service, "report")
+    assert parked_rows[0]["headers"][HEADER_ATTEMPT] == 3
+    [message] = await _parked(amqp_url, service)
+    assert message.headers[HEADER_TASK_ID] == "r-1"
+    assert "failed 3 attempt(s)" in str(message.headers[HEADER_PARK_REASON])
+
+
+async def _has_rows(pool: asyncpg.Pool, table: str) -> bool:
+    return await count(pool, f"SELECT count(*) FROM {table}") > 0
+
+
+async def test_invalid_payload_is_parked_at_once_without_retries(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    calls: list[str] = []
+
+    async def handler(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
+        calls.append(task_id)
+
+    async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
+        await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
+
+    worker = worker_for(service, pool, amqp_url)
+    worker.on_task("count-down", CountDown, handler, on_parked=mark_failed)
+    body = json.dumps(
+        {"type": task_type(service, "count-down"), "producer": service, "payload": {"remaining": "x"}}
+    )
+    headers = json.dumps({HEADER_TASK: "count-down", HEADER_TASK_ID: "bad-1"})
+    async with worker:
+        await pool.execute(
+            "INSERT INTO outbox (message_id, message_type, exchange, routing_key, body, headers)"
+            " VALUES ($1, $2, '', $3, $4, $5::text::jsonb)",
+            uuid.uuid4(),
+            task_type(service, "count-down"),
+            f"{service}.work",
+            body.encode(),
+            headers,
+        )
+        await wait_until(lambda: _has_rows(pool, "failed_work"))
+
+    assert calls == []
+    [row] = await pool.fetch("SELECT task_id, reason, headers FROM parked_messages")
+    assert row["task_id"] == "bad-1"
+    assert row["reason"].startswith("invalid payload")
+    assert HEADER_ATTEMPT not in row["headers"]
+    [message] = await _parked(amqp_url, service)
+    assert str(message.headers[HEADER_PARK_REASON]).startswith("invalid payload")
+
+
+async def test_task_reschedules_itself_with_the_same_task_id(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    async def count_down(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
+        await record(conn, uuid.uuid4(), f"{task_id}:{payload.remaining}")
+        if payload.remaining > 0:
+            await enqueue_task(
+                conn,
+                service,
+                "count-down",
+                task_id,
+                CountDown(remaining=payload.remaining - 1),
+                delay=timedelta(seconds=0.1),
+            )
+
+    worker = worker_for(service, pool, amqp_url)
+    worker.on_task("count-down", CountDown, count_down)
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue_task(conn, service, "count-down", "job-1", CountDown(remaining=9))
+        # Same task id while one is pending in the outbox: replaces the pending one.
+        await enqueue_task(conn, service, "count-down", "job-1", CountDown(remaining=3))
+        await enqueue_tasks_many(
+            conn,
+            service,
+            "count-down",
+            [("job-2", CountDown(remaining=1)), ("job-3", CountDown(remaining=0))],
+        )
+    assert await count(pool, "SELECT count(*) FROM outbox") == 3
+    async with worker:
+        await wait_until(lambda: _all_processed(pool, 7))
+        await asyncio.sleep(0.4)
+
+    keys = sorted(r["key"] for r in await pool.fetch("SELECT key FROM processed"))
+    assert keys == ["job-1:0", "job-1:1", "job-1:2", "job-1:3", "job-2:0", "job-2:1", "job-3:0"]
+
+
+async def test_periodic_job_runs_once_per_period_across_workers(
+    pool: asyncpg.Pool, service: str, amqp_url: str
+) -> None:
+    period = timedelta(seconds=0.3)
+    workers = [worker_for(service, pool, amqp_url, run_relay=False) for _ in range(2)]
+    for worker in workers:
+        owner = worker.owner
+
+        async def job(pool: asyncpg.Pool, owner: str = owner) -> None:
+            await pool.execute("INSERT INTO job_runs (owner) VALUES ($1)", owner)
+
+        worker.every("tick", period, job)
+    async with workers[0], workers[1]:
+        await asyncio.sleep(2.0)
+
+    per_period = await pool.fetch(
+        "SELECT floor(extract(epoch FROM at) / 0.3) AS slot, count(*) AS runs FROM job_runs GROUP BY 1 ORDER BY 1"
+    )
+    assert len(per_period) >= 5
+    assert all(r["runs"] == 1 for r in per_period)
+    # Consecutive periods, none skipped.
+    slots = [int(r["slot"]) for r in per_period]
+    assert slots == list(range(slots[0], slots[0] + len(slots)))
+
+
+async def test_unroutable_message_stays_in_the_outbox_for_a_later_retry(
+    pool: asyncpg.Pool, service: str, amqp_url: str
+) -> None:
+    async with pool.acquire() as conn:
+        # No worker of this service ever declared its work queue: the broker returns the message.
+        await enqueue_task(conn, service, "report", "r-1", CountDown(remaining=0))
+    relay = OutboxRelay(pool, amqp_url, schema=SCHEMA)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        assert await relay.relay_batch(channel) == (1, 0)
+
+    row = await pool.fetchrow(
+        "SELECT publish_attempts, last_error, available_at > now() AS later FROM outbox"
+    )
+    assert row is not None
+    assert (row["publish_attempts"], row["later"]) == (1, True)
+    assert "unroutable" in row["last_error"]
+    assert relay.published == 0
+
+
+async def test_broker_ready_reports_reachability(amqp_url: str) -> None:
+    assert await broker_ready(amqp_url)
+    assert not await broker_ready("amqp://guest:guest@127.0.0.1:1/", within=1.0)
+
+
+async def test_migrations_walk_up_down_up(database_factory) -> None:  # type: ignore[no-untyped-def]
+    dsn = await database_factory.create()
+    assert await asyncio.to_thread(stairway, dsn, "stairway", [MIGRATIONS_DIR]) == 1
