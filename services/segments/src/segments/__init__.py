@@ -1,0 +1,4 @@
+"""segments: dynamic user segmentation for experiments."""
+
+SERVICE = "segments"
+SCHEMA = "segments"

@@ -1,0 +1,48 @@
+"""The segments worker: the report task, the TTL expiry job and the outbox relay (run by `Worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from quintet_db import create_pool
+from quintet_messaging import Worker
+from quintet_s3 import ObjectStore, s3_client
+from segments import SCHEMA, SERVICE, segmentation
+from segments.history_report import REPORT_TASK, ReportTask, build_report, mark_report_failed
+from segments.settings import Settings
+
+log = structlog.get_logger("segments.worker")
+
+
+def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
+    worker = Worker(SERVICE, pool, settings.amqp_url, schema=SCHEMA, max_attempts=settings.max_attempts)
+    store = ObjectStore(s3)
+
+    async def report(conn: asyncpg.Connection, task_id: str, payload: ReportTask) -> None:
+        await build_report(conn, store, settings.reports_bucket, payload.report_id)
+
+    async def expire_memberships(pool: asyncpg.Pool) -> None:
+        ended = await segmentation.expire_memberships(pool)
+        if ended:
+            log.info("memberships expired", ended=ended)
+
+    worker.on_task(REPORT_TASK, ReportTask, report, on_parked=mark_report_failed)
+    worker.every("expire-memberships", timedelta(seconds=settings.ttl_sweep_seconds), expire_memberships)
+    return worker
+
+
+async def run_worker(settings: Settings) -> None:
+    pool = await create_pool(settings.pg_dsn, SCHEMA, max_size=max(settings.pg_pool_max, 4))
+    try:
+        async with s3_client(
+            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
+        ) as s3:
+            await ObjectStore(s3).ensure_bucket(settings.reports_bucket)
+            await build_worker(settings, pool, s3).run()
+    finally:
+        await asyncio.shield(pool.close())

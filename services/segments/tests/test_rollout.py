@@ -1,0 +1,159 @@
+"""Sticky percentage rollout over every known user."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from quintet_contracts.segments import MEMBERSHIP_CHANGED
+from quintet_testing.http import expect, expect_error
+from segments.api.models import Registration
+
+from .conftest import WRITE, history
+
+USERS = list(range(1, 2001))
+
+
+async def members(db: asyncpg.Pool, slug: str) -> set[int]:
+    rows = await db.fetch(
+        "SELECT m.user_id FROM memberships m JOIN segments s ON s.id = m.segment_id WHERE s.slug = $1", slug
+    )
+    return {r["user_id"] for r in rows}
+
+
+@pytest.mark.parametrize("percent", [0, 10, 50, 100])
+async def test_a_rollout_covers_about_its_percent_of_the_registered_users(
+    register: Any, create_segment: Any, db: asyncpg.Pool, percent: int
+) -> None:
+    await register(USERS)
+    await create_segment("exp", percent=percent)
+    share = len(await members(db, "EXP")) / len(USERS)
+    assert abs(share - percent / 100) < 0.04
+
+
+async def test_users_registered_after_the_segment_are_covered_by_the_same_rule(
+    register: Any, create_segment: Any, db: asyncpg.Pool, client: Any
+) -> None:
+    await register(USERS[:1000])
+    await create_segment("before", percent=30)
+    await register(USERS)
+    late = await members(db, "BEFORE")
+    # The same users as a segment created over the whole population with the same salt.
+    salt = await db.fetchval("SELECT salt FROM segments WHERE slug = 'BEFORE'")
+    expected = await db.fetch("SELECT user_id FROM users WHERE rollout_bucket($1, user_id) < 3000", salt)
+    assert late == {r["user_id"] for r in expected}
+
+
+async def test_registration_is_idempotent(register: Any, create_segment: Any, client: Any) -> None:
+    await create_segment("r", percent=50)
+    first = Registration.model_validate(await register(USERS[:100]))
+    again = Registration.model_validate(await register(USERS[:100]))
+    assert first.registered == 100 and first.rollout_memberships > 0
+    assert again == Registration(registered=0, rollout_memberships=0)
+
+
+async def test_a_user_created_by_an_update_joins_the_rollouts(
+    create_segment: Any, update_user: Any, user_segments: Any, db: asyncpg.Pool
+) -> None:
+    await create_segment("everyone", percent=100)
+    await create_segment("manual")
+    assert await update_user(5, ["manual"]) == ["EVERYONE", "MANUAL"]
+    assert await history(db, 5) == [(5, "EVERYONE", "add", "rollout"), (5, "MANUAL", "add", "manual")]
+
+
+async def test_an_unregistered_user_is_not_in_any_rollout(create_segment: Any, user_segments: Any) -> None:
+    await create_segment("everyone", percent=100)
+    assert await user_segments(123) == []
+
+
+async def test_growing_keeps_every_member_and_shrinking_keeps_a_subset(
+    register: Any, create_segment: Any, client: Any, db: asyncpg.Pool
+) -> None:
+    await register(USERS)
+    await create_segment("sticky", percent=20)
+    at_20 = await members(db, "STICKY")
+    await expect(await client.patch("/api/v1/segment/sticky", json={"percent": 60}, headers=WRITE), 200)
+    at_60 = await members(db, "STICKY")
+    await expect(await client.patch("/api/v1/segment/sticky", json={"percent": 10}, headers=WRITE), 200)
+    at_10 = await members(db, "STICKY")
+    await expect(await client.patch("/api/v1/segment/sticky", json={"percent": 20}, headers=WRITE), 200)
+    assert at_10 < at_20 < at_60
+    assert await members(db, "STICKY") == at_20
+    removed = await db.fetchval(
+        "SELECT count(*) FROM membership_history WHERE operation = 'delete' AND reason = 'rollout'"
+    )
+    assert removed == len(at_60) - len(at_10)
+
+
+async def test_two_segments_of_the_same_percent_pick_different_users(
+    register: Any, create_segment: Any, db: asyncpg.Pool
+) -> None:
+    await register(USERS)
+    await create_segment("one", percent=10)
+    await create_segment("two", percent=10)
+    one, two = await members(db, "ONE"), await members(db, "TWO")
+    assert len(one & two) < len(one) / 2
+
+
+async def test_shrinking_keeps_explicit_members(
+    register: Any, create_segment: Any, update_user: Any, client: Any, db: asyncpg.Pool
+) -> None:
+    await register(USERS)
+    await create_segment("exp", percent=100)
+    await update_user(1, ["exp"])
+    await expect(await client.patch("/api/v1/segment/exp", json={"percent": 0}, headers=WRITE), 200)
+    assert await members(db, "EXP") == {1}
+
+
+async def test_an_explicit_delete_opts_the_user_out_until_added_again(
+    register: Any, create_segment: Any, update_user: Any, user_segments: Any, client: Any
+) -> None:
+    await register([1])
+    await create_segment("exp", percent=100)
+    assert await user_segments(1) == ["EXP"]
+    await update_user(1, [], ["exp"])
+    await client.patch("/api/v1/segment/exp", json={"percent": 50}, headers=WRITE)
+    await client.patch("/api/v1/segment/exp", json={"percent": 100}, headers=WRITE)
+    assert await user_segments(1) == []
+    assert await update_user(1, ["exp"]) == ["EXP"]
+
+
+async def test_every_rollout_membership_is_in_the_history_and_published(
+    register: Any, create_segment: Any, db: asyncpg.Pool
+) -> None:
+    await register(USERS[:300])
+    await create_segment("exp", percent=50)
+    await register(USERS[:600])
+    rows = await history(db)
+    assert {r[0] for r in rows} == await members(db, "EXP")
+    assert {(r[2], r[3]) for r in rows} == {("add", "rollout")}
+    bodies = await db.fetch("SELECT body FROM outbox WHERE message_type = $1", MEMBERSHIP_CHANGED.type)
+    assert {MEMBERSHIP_CHANGED.parse(b["body"]).payload.user_id for b in bodies} == {r[0] for r in rows}
+
+
+@pytest.mark.parametrize(
+    "user_ids",
+    [[0], [-5], ["x"], [2**63], list(range(1, 100_002))],
+    ids=["zero", "negative", "text", "too-big", "too-many"],
+)
+async def test_registering_bad_user_ids_is_rejected(client: Any, user_ids: list[Any]) -> None:
+    error = await expect_error(
+        await client.post("/api/v1/users", json={"user_ids": user_ids}, headers=WRITE), 400
+    )
+    assert error["details"][0]["field"].startswith("user_ids")
+
+
+async def test_a_segment_created_while_users_register_covers_them_by_the_same_rule(
+    client: Any, register: Any, db: asyncpg.Pool
+) -> None:
+    async def create() -> None:
+        response = await client.post("/api/v1/segment", json={"slug": "racing", "percent": 40}, headers=WRITE)
+        assert response.status == 201, await response.text()
+
+    await asyncio.gather(*(register(USERS[i : i + 200]) for i in range(0, len(USERS), 200)), create())
+    salt = await db.fetchval("SELECT salt FROM segments WHERE slug = 'RACING'")
+    expected = await db.fetch("SELECT user_id FROM users WHERE rollout_bucket($1, user_id) < 4000", salt)
+    assert await members(db, "RACING") == {r["user_id"] for r in expected}
