@@ -1,0 +1,32 @@
+"""Pure rules of a goals upload: statuses and skip reasons."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+SelectionUploadStatus = Literal["pending", "in_progress", "complete", "failed"]
+OverallUploadStatus = Literal["in_progress", "complete", "partially_completed", "failed"]
+
+# Skip reasons decided by the upload (the dataset reader adds `missing_field:<column>`,
+# `invalid_json:<column>` and `invalid_timestamp:<column>`).
+REASON_OVERLAP = "overlap"
+REASON_DUPLICATE_GOAL_ID = "duplicate_goal_id"
+REASON_INVALID_PERIOD = "invalid_period"
+
+
+def selection_status_after(total_rows: int, loaded: int, skipped: int) -> SelectionUploadStatus:
+    """A selection is complete once every one of its rows was loaded or skipped."""
+    if loaded + skipped >= total_rows:
+        return "complete"
+    return "in_progress" if loaded + skipped > 0 else "pending"
+
+
+def overall_status(upload_status: str, skipped_total: int) -> OverallUploadStatus:
+    """What the drafts service is told: still running, done cleanly, done with skipped rows, or failed.
+
+    The table-level upload status governs (rows without a selection id belong to no selection)."""
+    if upload_status == "failed":
+        return "failed"
+    if upload_status != "complete":
+        return "in_progress"
+    return "partially_completed" if skipped_total > 0 else "complete"

@@ -1,0 +1,22 @@
+"""Settings: the platform's (QUINTET_*) plus this service's own (PERSONAL_GOALS_*)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from quintet_runtime import PlatformSettings
+
+
+class Settings(PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="PERSONAL_GOALS_", extra="ignore", populate_by_name=True)
+
+    port: int = Field(8082, description="api port")
+    chunk_size: int = Field(10_000, ge=1, description="dataset rows committed per upload transaction")
+    slice_seconds: float = Field(
+        10.0, gt=0, description="an upload task works this long, then re-schedules itself"
+    )
+    skipped_goals_limit: int = Field(
+        1000, ge=1, description="most skipped goals listed in one upload status answer"
+    )
+    max_attempts: int = Field(5, ge=1, description="task attempts before a message is parked")

@@ -1,0 +1,51 @@
+"""The personal-goals worker: the upload task (bounded slices that re-schedule themselves) and the
+outbox relay (run by `Worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from personal_goals import SCHEMA, SERVICE
+from personal_goals.selection_upload import (
+    UPLOAD_TASK,
+    DatasetCache,
+    UploadSettings,
+    UploadTask,
+    mark_upload_failed,
+    run_upload_slice,
+)
+from personal_goals.settings import Settings
+from quintet_db import create_pool
+from quintet_messaging import Worker, enqueue_task
+from quintet_s3.store import s3_client
+
+
+def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
+    worker = Worker(SERVICE, pool, settings.amqp_url, schema=SCHEMA, max_attempts=settings.max_attempts)
+    cache = DatasetCache()
+    upload_settings = UploadSettings(chunk_size=settings.chunk_size, slice_seconds=settings.slice_seconds)
+
+    async def upload_slice(conn: asyncpg.Connection, task_id: str, payload: UploadTask) -> None:
+        # Chunks commit on their own connections (progress must be visible and durable per chunk);
+        # `conn` carries the inbox row and the re-schedule of the next slice.
+        finished = await run_upload_slice(pool, s3, cache, payload.table, upload_settings)
+        if not finished:
+            await enqueue_task(conn, SERVICE, UPLOAD_TASK, task_id, payload)
+
+    worker.on_task(UPLOAD_TASK, UploadTask, upload_slice, on_parked=mark_upload_failed)
+    return worker
+
+
+async def run_worker(settings: Settings) -> None:
+    # Two connections per running slice (the inbox transaction and the chunk transaction).
+    pool = await create_pool(settings.pg_dsn, SCHEMA, max_size=max(settings.pg_pool_max, 10))
+    try:
+        async with s3_client(
+            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
+        ) as s3:
+            await build_worker(settings, pool, s3).run()
+    finally:
+        await asyncio.shield(pool.close())

@@ -1,0 +1,74 @@
+"""Pure rules, without I/O."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from personal_goals.domain.dataset_schema import arrow_schema_problems, column_name_problems
+from personal_goals.domain.upload import overall_status, selection_status_after
+from personal_goals.storage.dataset import DatasetAddress, DatasetUnreadable, canonical_chunk
+
+
+@pytest.mark.parametrize(
+    ("upload_status", "skipped", "expected"),
+    [
+        ("pending", 0, "in_progress"),
+        ("in_progress", 3, "in_progress"),
+        ("complete", 0, "complete"),
+        ("complete", 1, "partially_completed"),
+        ("failed", 0, "failed"),
+    ],
+)
+def test_overall_status(upload_status: str, skipped: int, expected: str) -> None:
+    assert overall_status(upload_status, skipped) == expected
+
+
+@pytest.mark.parametrize(
+    ("total", "loaded", "skipped", "expected"),
+    [(10, 0, 0, "pending"), (10, 4, 1, "in_progress"), (10, 9, 1, "complete")],
+)
+def test_selection_status_after_a_chunk(total: int, loaded: int, skipped: int, expected: str) -> None:
+    assert selection_status_after(total, loaded, skipped) == expected
+
+
+def test_naive_and_nanosecond_parquet_timestamps_are_read_as_utc() -> None:
+    names = ["selection_id", "goal_id", "yandex_uid", "application", "conditions", "bonus"]
+    raw = pa.table(
+        {name: pa.array(["{}" if name in ("conditions", "bonus") else "x"]) for name in names}
+        | {
+            "starts_at": pa.array([1_700_000_000_123_456_789], pa.timestamp("ns")),
+            "expires_at": pa.array([1_800_000_000_000_000], pa.timestamp("us", tz="Europe/Moscow")),
+        }
+    )
+    chunk = canonical_chunk(raw, 7, "parquet")
+    assert chunk.column("row_index").to_pylist() == [7]
+    assert chunk.column("starts_at").to_pylist()[0].isoformat() == "2023-11-14T22:13:20.123456+00:00"
+    assert chunk.column("error").to_pylist() == [None]
+
+
+def test_a_typed_schema_names_every_problem() -> None:
+    schema = pa.schema([("goal_id", pa.int64()), ("surplus", pa.string())])
+    problems = {(p.column, p.problem) for p in arrow_schema_problems(schema)}
+    assert ("goal_id", "mistyped") in problems and ("surplus", "unexpected") in problems
+    assert ("bonus", "missing") in problems
+
+
+def test_column_names_in_any_order_are_accepted() -> None:
+    names = [
+        "expires_at",
+        "starts_at",
+        "application",
+        "bonus",
+        "conditions",
+        "yandex_uid",
+        "goal_id",
+        "selection_id",
+    ]
+    assert column_name_problems(names) == []
+
+
+@pytest.mark.parametrize("address", ["goals.parquet", "s3://bucket", "s3:///key", "http://x/y"])
+def test_a_malformed_address_is_unreadable(address: str) -> None:
+    with pytest.raises(DatasetUnreadable):
+        DatasetAddress.parse(address)

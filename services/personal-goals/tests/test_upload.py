@@ -1,0 +1,285 @@
+"""The apply endpoint and the upload task: overlaps, malformed rows, idempotency, progress events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from personal_goals.api.models import UploadStatusResponse
+from quintet_testing.http import expect, expect_error
+
+from .conftest import ADMIN, NOW, goal_row
+
+APPLY = "/internal/admin/upload_goals_from_yt"
+DAY = timedelta(days=1)
+T0 = NOW - 5 * DAY
+
+
+async def _loaded_goal_ids(db: asyncpg.Pool) -> set[str]:
+    return {r["goal_id"] for r in await db.fetch("SELECT goal_id FROM goals")}
+
+
+@pytest.mark.parametrize(
+    ("second", "loaded"),
+    [
+        (goal_row("g2", "u1", starts_at=T0 + 2 * DAY, expires_at=T0 + 20 * DAY), False),
+        (goal_row("g2", "u1", starts_at=T0 - 3 * DAY, expires_at=T0 + DAY), False),
+        (goal_row("g2", "u1", starts_at=T0 + 10 * DAY, expires_at=T0 + 12 * DAY), True),
+        (goal_row("g2", "u1", starts_at=T0 - 2 * DAY, expires_at=T0), True),
+        (goal_row("g2", "u1", application="uber", starts_at=T0, expires_at=T0 + 10 * DAY), True),
+        (goal_row("g2", "u2", starts_at=T0, expires_at=T0 + 10 * DAY), True),
+    ],
+    ids=[
+        "overlapping-tail",
+        "overlapping-head",
+        "touching-after",
+        "touching-before",
+        "other-application",
+        "other-user",
+    ],
+)
+async def test_a_goal_overlapping_a_stored_goal_of_the_user_and_application_is_skipped(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool, second: dict[str, Any], loaded: bool
+) -> None:
+    await upload(
+        await put_goals([goal_row("g1", "u1", selection_id="first", starts_at=T0, expires_at=T0 + 10 * DAY)])
+    )
+    result = await upload(await put_goals([second]))
+    assert ("g2" in await _loaded_goal_ids(db)) is loaded
+    assert result["status"] == ("complete" if loaded else "partially_completed")
+    if not loaded:
+        assert result["skipped_goals"] == [
+            {"row_index": 0, "goal_id": "g2", "selection_id": "sel-1", "reason": "overlap"}
+        ]
+
+
+async def test_overlaps_inside_one_dataset_skip_the_later_goal_only_when_the_earlier_is_loaded(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    rows = [
+        goal_row("a", "u1", starts_at=T0, expires_at=T0 + 4 * DAY),
+        goal_row("b", "u1", starts_at=T0 + 3 * DAY, expires_at=T0 + 7 * DAY),  # overlaps a → skipped
+        goal_row(
+            "c", "u1", starts_at=T0 + 6 * DAY, expires_at=T0 + 9 * DAY
+        ),  # overlaps only b (skipped) → loaded
+        goal_row("d", "u1", starts_at=T0 + 9 * DAY, expires_at=T0 + 11 * DAY),  # touches c → loaded
+        goal_row("e", "u1", starts_at=T0 + 1 * DAY, expires_at=T0 + 2 * DAY),  # inside a → skipped
+        goal_row("f", "u1", starts_at=T0 + 1 * DAY, expires_at=T0 + 2 * DAY, application="uber"),
+    ]
+    result = await upload(await put_goals(rows))
+    assert await _loaded_goal_ids(db) == {"a", "c", "d", "f"}
+    assert [(s["goal_id"], s["reason"]) for s in result["skipped_goals"]] == [
+        ("b", "overlap"),
+        ("e", "overlap"),
+    ]
+
+
+async def test_the_earlier_row_wins_an_overlap_across_chunks(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    filler = [goal_row(f"f{i}", f"filler{i}") for i in range(5)]  # chunk size 4: the pair straddles chunks
+    rows = [
+        goal_row("early", "u1", starts_at=T0, expires_at=T0 + 4 * DAY),
+        *filler,
+        goal_row("late", "u1", starts_at=T0 + DAY, expires_at=T0 + 3 * DAY),
+    ]
+    await upload(await put_goals(rows))
+    loaded = await _loaded_goal_ids(db)
+    assert "early" in loaded and "late" not in loaded
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"yandex_uid": None}, "missing_field:yandex_uid"),
+        ({"application": ""}, "missing_field:application"),
+        ({"conditions": "{not json"}, "invalid_json:conditions"),
+        ({"bonus": json.dumps([1, 2])}, "invalid_json:bonus"),
+        ({"expires_at": None}, "missing_field:expires_at"),
+        ({"starts_at": T0, "expires_at": T0}, "invalid_period"),
+        ({"starts_at": T0, "expires_at": T0 - DAY}, "invalid_period"),
+        ({"goal_id": "good"}, "duplicate_goal_id"),
+    ],
+    ids=[
+        "missing-uid",
+        "empty-application",
+        "bad-json",
+        "json-not-object",
+        "missing-expiry",
+        "empty-period",
+        "negative-period",
+        "duplicate-goal-id",
+    ],
+)
+async def test_a_malformed_row_is_skipped_with_its_reason_and_the_upload_goes_on(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool, overrides: dict[str, Any], reason: str
+) -> None:
+    rows = [goal_row("good", "u0"), goal_row("bad", "u1") | overrides, goal_row("after", "u2")]
+    result = await upload(await put_goals(rows))
+    assert result["status"] == "partially_completed"
+    assert [(s["row_index"], s["reason"]) for s in result["skipped_goals"]] == [(1, reason)]
+    assert result["selections"] == [
+        {
+            "selection_id": "sel-1",
+            "status": "complete",
+            "last_row_index": 3,
+            "rows": 3,
+            "loaded": 2,
+            "skipped": 1,
+        }
+    ]
+    assert {"good", "after"} <= await _loaded_goal_ids(db)
+
+
+async def test_a_goal_id_already_loaded_by_another_upload_is_a_duplicate(
+    put_goals: Any, upload: Any, worker: None
+) -> None:
+    await upload(await put_goals([goal_row("g1", "u1", selection_id="first")]))
+    result = await upload(await put_goals([goal_row("g1", "u9", starts_at=NOW + 100 * DAY)]))
+    assert [s["reason"] for s in result["skipped_goals"]] == ["duplicate_goal_id"]
+
+
+async def test_a_clean_upload_completes_every_selection_across_chunks(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    rows = [goal_row(f"g{i}", f"u{i}", selection_id=f"s{i % 2}") for i in range(11)]
+    result = await upload(await put_goals(rows))
+    assert result["status"] == "complete"
+    assert result["skipped_total"] == 0
+    assert [(s["selection_id"], s["status"], s["loaded"]) for s in result["selections"]] == [
+        ("s0", "complete", 6),
+        ("s1", "complete", 5),
+    ]
+    assert await db.fetchval("SELECT count(*) FROM goals") == 11
+
+
+async def test_repeated_apply_calls_start_one_upload_and_report_the_same_result(
+    client: Any, put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    table = await put_goals([goal_row(f"g{i}", f"u{i}") for i in range(6)])
+    first = await upload(table)
+    for _ in range(3):
+        again = await expect(
+            await client.post(APPLY, json={"table": table}, headers=ADMIN), 200, UploadStatusResponse
+        )
+        assert again.model_dump() == UploadStatusResponse.model_validate(first).model_dump()
+    assert await db.fetchval("SELECT count(*) FROM goals") == 6
+    assert await db.fetchval("SELECT count(*) FROM goal_uploads") == 1
+
+
+async def test_the_first_apply_creates_pending_progress_and_enqueues_the_task_by_table(
+    client: Any, put_goals: Any, db: asyncpg.Pool
+) -> None:
+    table = await put_goals([goal_row("g1", "u1"), goal_row("g2", "u2", selection_id="other")])
+    body = await expect(
+        await client.post(APPLY, json={"table": table}, headers=ADMIN), 200, UploadStatusResponse
+    )
+    assert body.status == "in_progress"
+    assert {(s.selection_id, s.status, s.last_row_index) for s in body.selections} == {
+        ("sel-1", "pending", 0),
+        ("other", "pending", 0),
+    }
+    headers = await db.fetchval(
+        "SELECT headers FROM outbox WHERE message_type = 'personal-goals.task.selection-upload'"
+    )
+    assert headers["x-task-id"] == table if "x-task-id" in headers else table in json.dumps(headers)
+
+
+async def test_skipped_goals_are_paginated_with_their_total(
+    client: Any, put_goals: Any, upload: Any, worker: None
+) -> None:
+    rows = [goal_row(f"g{i}", f"u{i}", expires_at=T0) for i in range(7)]  # every row: invalid_period
+    table = await put_goals(rows)
+    await upload(table)
+    page = await expect(
+        await client.post(
+            APPLY, json={"table": table, "skipped_offset": 2, "skipped_limit": 3}, headers=ADMIN
+        ),
+        200,
+        UploadStatusResponse,
+    )
+    assert page.skipped_total == 7
+    assert [s.row_index for s in page.skipped_goals] == [2, 3, 4]
+
+
+async def test_apply_of_an_invalid_dataset_is_rejected_and_starts_nothing(
+    client: Any, put_dataset: Any, db: asyncpg.Pool
+) -> None:
+    table = await put_dataset(b"garbage", ".parquet")
+    await expect_error(await client.post(APPLY, json={"table": table}, headers=ADMIN), 400, "invalid_dataset")
+    assert await db.fetchval("SELECT count(*) FROM goal_uploads") == 0
+
+
+async def test_each_chunk_publishes_upload_progress_events(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    await upload(await put_goals([goal_row(f"g{i}", f"u{i}") for i in range(10)]))
+    bodies = [
+        json.loads(r["body"])
+        for r in await db.fetch(
+            "SELECT body FROM outbox WHERE message_type = 'personal-goals.upload-progress' ORDER BY id"
+        )
+    ]
+    assert [b["payload"]["last_row_index"] for b in bodies] == [4, 8, 10]
+    assert bodies[-1]["payload"] | {"table": None} == {
+        "table": None,
+        "selection_id": "sel-1",
+        "last_row_index": 10,
+        "loaded": 10,
+        "skipped": 0,
+        "status": "complete",
+    }
+
+
+async def test_the_database_rejects_overlapping_goals_whoever_inserts_them(db: asyncpg.Pool) -> None:
+    await db.execute("INSERT INTO selections (selection_id) VALUES ('s')")
+    insert = """INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
+                VALUES ($1, 's', 'u', 'app', '{}', '{}', $2, $3)"""
+    await db.execute(insert, "a", T0, T0 + 2 * DAY)
+    await db.execute(insert, "touching", T0 + 2 * DAY, T0 + 3 * DAY)
+    with pytest.raises(asyncpg.ExclusionViolationError):
+        await db.execute(insert, "b", T0 + DAY, T0 + 5 * DAY)
+
+
+async def test_concurrent_writers_cannot_both_commit_overlapping_goals(pg_dsn: str, db: asyncpg.Pool) -> None:
+    import asyncio
+
+    await db.execute("INSERT INTO selections (selection_id) VALUES ('s')")
+    insert = """INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
+                VALUES ($1, 's', 'u', 'app', '{}', '{}', $2, $3)"""
+    first, second = (
+        await asyncpg.connect(pg_dsn, server_settings={"search_path": "personal_goals"}),
+        await asyncpg.connect(pg_dsn, server_settings={"search_path": "personal_goals"}),
+    )
+    try:
+        first_tx, second_tx = first.transaction(), second.transaction()
+        await first_tx.start()
+        await second_tx.start()
+        await first.execute(insert, "a", T0, T0 + 2 * DAY)
+        blocked = asyncio.ensure_future(second.execute(insert, "b", T0 + DAY, T0 + 3 * DAY))
+        await asyncio.sleep(0.2)
+        assert not blocked.done(), "the second writer must wait for the first to commit"
+        await first_tx.commit()
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            await blocked
+        await second_tx.rollback()
+    finally:
+        await first.close()
+        await second.close()
+    assert await _loaded_goal_ids(db) == {"a"}
+
+
+async def test_a_repeatable_read_writer_is_refused(db: asyncpg.Pool) -> None:
+    await db.execute("INSERT INTO selections (selection_id) VALUES ('s')")
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        with pytest.raises(asyncpg.FeatureNotSupportedError):
+            await conn.execute(
+                """INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
+                   VALUES ('x', 's', 'u', 'app', '{}', '{}', $1, $2)""",
+                T0,
+                T0 + DAY,
+            )
