@@ -1,0 +1,74 @@
+# Quintet: every command a developer or CI needs. `make run` and `make test` work from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV = "$$(command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)"
+PY := .venv/bin/python
+SCOPE ?= segments:read segments:write goals:admin goals:read
+SUB ?= developer
+COMPANIES ?=
+PARK_ID ?=
+DRIVER_ID ?=
+PACKAGES := $(wildcard libs/*) $(wildcard services/*)
+
+.PHONY: help uv install run test test-unit test-e2e lint format bench token catalog catalog-check infra check-packages
+
+help:
+	@echo "make run      start the whole stack (gateway on http://127.0.0.1:8080)"
+	@echo "make test     install everything and run every test (libs, services, e2e)"
+	@echo "make lint     ruff + mypy"
+	@echo "make bench    benchmarks (BENCH lines)"
+	@echo "make token SCOPE='segments:read' [SUB= COMPANIES=1,2 PARK_ID= DRIVER_ID=]"
+	@echo "make catalog  regenerate the event catalog in docs/events"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+install: uv
+	@$(UV) sync --all-packages --locked --quiet
+
+infra:
+	@bash deploy/ensure-infra.sh
+
+run: install infra
+	@$(PY) deploy/run_local.py
+
+test: install infra catalog-check
+	@$(PY) -m pytest $(wildcard libs services tests-e2e)
+
+test-unit: install
+	@$(PY) -m pytest $(wildcard libs services)
+
+test-e2e: install infra
+	@$(PY) -m pytest tests-e2e
+
+# Each package on its own: a shared virtualenv cannot hide a missing dependency.
+check-packages: uv
+	@for p in $(PACKAGES); do \
+		name=$$(sed -n 's/^name = "\(.*\)"/\1/p' $$p/pyproject.toml | head -1); \
+		echo "== $$name"; \
+		$(UV) sync --locked --package $$name --quiet --no-default-groups && \
+		.venv/bin/python -c "import importlib, sys; importlib.import_module('$$(basename $$(ls -d $$p/src/*/ | head -1))')" || exit 1; \
+	done; $(UV) sync --all-packages --locked --quiet
+
+lint: install
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy $(foreach p,$(wildcard libs/*/src/* services/*/src/*),-p $(notdir $(p)))
+
+format: install
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+bench: install infra
+	@set -e; for f in $$(ls libs/*/bench/bench_*.py services/*/bench/bench_*.py 2>/dev/null); do \
+		echo "== $$f"; $(PY) $$f; done
+
+token:
+	@$(PY) -m quintet_web.token --scope "$(SCOPE)" --sub "$(SUB)" --companies "$(COMPANIES)" \
+		--park-id "$(PARK_ID)" --driver-id "$(DRIVER_ID)"
+
+catalog: install
+	@$(PY) -m quintet_contracts.catalog docs/events
+
+catalog-check:
+	@$(PY) -m quintet_contracts.catalog docs/events --check
