@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from services import ROOT, present_services, render_gateway
+from stack_services import ROOT, present_services, render_gateway
 
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/quintet"
 

@@ -22,7 +22,7 @@ from quintet_testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
-from services import present_services  # noqa: E402
+from stack_services import present_services  # noqa: E402
 
 
 @dataclass(frozen=True)

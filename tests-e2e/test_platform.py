@@ -2,8 +2,7 @@
 
 import aiohttp
 import pytest
-
-from services import present_services
+from stack_services import present_services
 
 SERVICES = [s.name for s in present_services()]
 

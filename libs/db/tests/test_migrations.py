@@ -2,7 +2,7 @@ from pathlib import Path
 
 import asyncpg
 
-from quintet_db import create_pool, migrate, stairway
+from quintet_db import create_pool, migrate, rollback_all, stairway
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,3 +49,20 @@ async def test_stairway_walks_every_migration_up_down_up(database_factory):
     dsn = await database_factory.create()
     assert stairway(dsn, "stairs", [MIGRATIONS]) == 2
     assert migrate(dsn, "stairs", [MIGRATIONS]) == 0
+
+
+async def test_migration_runs_leave_no_session_behind(database_factory, pg_server_dsn):
+    """A database used as a clone template must have no sessions: the runner closes its connection."""
+    dsn = await database_factory.create()
+    migrate(dsn, "closing", [MIGRATIONS])
+    stairway(dsn, "closing2", [MIGRATIONS])
+    rollback_all(dsn, "closing", [MIGRATIONS])
+    database = dsn.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(pg_server_dsn)
+    try:
+        sessions = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", database
+        )
+    finally:
+        await conn.close()
+    assert sessions == 0

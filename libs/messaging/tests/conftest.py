@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -24,8 +23,6 @@ CREATE TABLE job_runs (owner text NOT NULL, at timestamptz NOT NULL DEFAULT cloc
 
 def _migrate(dsn: str) -> None:
     migrate(dsn, SCHEMA, [MIGRATIONS_DIR])
-    # yoyo's backend connection outlives `migrate` until collected; a template must have no sessions.
-    gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -69,21 +69,10 @@ def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema | None = None) -
 
 
 @pytest.fixture(scope="session")
-async def template_database(database_factory: Any, pg_server_dsn: str) -> str:
-    name = str(
+async def template_database(database_factory: Any) -> str:
+    return str(
         await database_factory.template("personal_goals", lambda dsn: migrate(dsn, SCHEMA, MIGRATION_SOURCES))
     )
-    # quintet_db.migrate leaves yoyo's connection open until it is garbage-collected, and a template
-    # with a session on it cannot be cloned: close any such session (lib change requested).
-    conn = await asyncpg.connect(pg_server_dsn)
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-    finally:
-        await conn.close()
-    return name
 
 
 @pytest.fixture

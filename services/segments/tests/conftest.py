@@ -24,21 +24,10 @@ WRITE = bearer("segments:read segments:write", sub="analyst")
 
 
 @pytest.fixture(scope="session")
-async def template_database(database_factory: Any, pg_server_dsn: str) -> str:
-    name = str(
+async def template_database(database_factory: Any) -> str:
+    return str(
         await database_factory.template("segments", lambda dsn: migrate(dsn, SCHEMA, MIGRATION_SOURCES))
     )
-    # Workaround (reported to the db lib): `migrate` leaves yoyo's connection open until garbage
-    # collection, and CREATE DATABASE ... TEMPLATE refuses a template that has sessions.
-    conn = await asyncpg.connect(pg_server_dsn)
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-    finally:
-        await conn.close()
-    return name
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ the backend's search_path is the service schema, so the same files work for any 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -26,11 +28,16 @@ def _ensure_schema(dsn: str, schema: str) -> None:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
-def _backend_and_migrations(dsn: str, schema: str, sources: Sequence[Path]):  # type: ignore[no-untyped-def]
+@contextmanager
+def _locked_backend(dsn: str, schema: str, sources: Sequence[Path]) -> Iterator[tuple[Any, Any]]:
+    """The yoyo backend, holding its lock, and the migrations; the connection is closed on exit."""
     _ensure_schema(dsn, schema)
     backend = get_backend(_yoyo_url(dsn, schema), migration_table="_yoyo_migration")
-    migrations = read_migrations(*(str(s) for s in sources))
-    return backend, migrations
+    try:
+        with backend.lock():
+            yield backend, read_migrations(*(str(s) for s in sources))
+    finally:
+        backend.connection.close()
 
 
 def migrate(dsn: str, schema: str, sources: Sequence[Path]) -> int:
@@ -38,16 +45,14 @@ def migrate(dsn: str, schema: str, sources: Sequence[Path]) -> int:
 
     Returns how many migrations were applied. yoyo takes a lock, so concurrent runners are safe.
     """
-    backend, migrations = _backend_and_migrations(dsn, schema, sources)
-    with backend.lock():
+    with _locked_backend(dsn, schema, sources) as (backend, migrations):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return len(pending)
 
 
 def rollback_all(dsn: str, schema: str, sources: Sequence[Path]) -> None:
-    backend, migrations = _backend_and_migrations(dsn, schema, sources)
-    with backend.lock():
+    with _locked_backend(dsn, schema, sources) as (backend, migrations):
         backend.rollback_migrations(backend.to_rollback(migrations))
 
 
@@ -57,9 +62,8 @@ def stairway(dsn: str, schema: str, sources: Sequence[Path]) -> int:
     Catches rollbacks that do not undo their migration (the next apply fails) and migrations that
     only work once. Returns the number of migrations walked.
     """
-    backend, migrations = _backend_and_migrations(dsn, schema, sources)
-    steps = list(migrations)
-    with backend.lock():
+    with _locked_backend(dsn, schema, sources) as (backend, migrations):
+        steps = list(migrations)
         for index in range(len(steps)):
             step = migrations.__class__(steps[index : index + 1])
             backend.apply_migrations(backend.to_apply(step))
