@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack_services import ROOT, present_services, render_gateway
+from stack_services import ROOT, present_services, render_docker_gateway, render_gateway
 
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/quintet"
 
@@ -185,8 +185,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.render_docker_gateway:
-        upstreams = {s.name: f"{s.name}-api:{s.port}" for s in present_services()}
-        print(render_gateway("/tmp", "8080", upstreams).replace("daemon off;\n", ""), end="")
+        print(render_docker_gateway(), end="")
         return 0
     if not args.local and docker_engine_answers():
         log("a Docker engine answers: docker compose up")

@@ -45,3 +45,9 @@ def render_gateway(run_dir: str, listen: str, upstreams: dict[str, str]) -> str:
         .read_text()
         .format(run_dir=run_dir, listen=listen, locations=locations.rstrip("\n"))
     )
+
+
+def render_docker_gateway() -> str:
+    """The gateway config docker compose mounts (deploy/gateway/nginx.docker.conf, checked in)."""
+    upstreams = {s.name: f"{s.name}-api:{s.port}" for s in ALL_SERVICES if s.present}
+    return render_gateway("/tmp", "8080", upstreams).replace("daemon off;\n", "")

@@ -2,7 +2,7 @@
 
 import aiohttp
 import pytest
-from stack_services import present_services
+from stack_services import ROOT, present_services, render_docker_gateway
 
 SERVICES = [s.name for s in present_services()]
 
@@ -37,3 +37,9 @@ async def test_request_id_crosses_the_gateway(stack, service):
         headers = {"X-Request-Id": "e2e-request-1"}
         async with http.get(f"{stack.gateway}/{service}/health", headers=headers) as response:
             assert response.headers["X-Request-Id"] == "e2e-request-1"
+
+
+def test_docker_compose_gateway_config_is_current():
+    """docker compose mounts a rendered config: it must route to every service this checkout has."""
+    committed = (ROOT / "deploy" / "gateway" / "nginx.docker.conf").read_text()
+    assert committed == render_docker_gateway(), "run: python deploy/run_local.py --render-docker-gateway"
