@@ -9,9 +9,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+from quintet_service import worker_resources
 
-from quintet_db import create_pool, migrate
-from quintet_s3 import s3_client
+from quintet_db import create_pool
 from quintet_testing.http import api_client, bearer
 from segments import SCHEMA
 from segments.app import create_app
@@ -23,29 +23,14 @@ READ = bearer("segments:read", sub="reader")
 WRITE = bearer("segments:read segments:write", sub="analyst")
 
 
-@pytest.fixture(scope="session")
-async def template_database(database_factory: Any) -> str:
-    return str(
-        await database_factory.template("segments", lambda dsn: migrate(dsn, SCHEMA, MIGRATION_SOURCES))
-    )
+@pytest.fixture
+async def pg_dsn(database_factory: Any) -> str:
+    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
 
 
 @pytest.fixture
-async def pg_dsn(database_factory: Any, template_database: str) -> str:
-    return str(await database_factory.create(template=template_database))
-
-
-@pytest.fixture
-def settings(pg_dsn: str, amqp_url: str, s3_endpoint: str, s3_credentials: dict[str, str]) -> Settings:
-    return Settings(
-        pg_dsn=pg_dsn,
-        amqp_url=amqp_url,
-        s3_endpoint=s3_endpoint,
-        s3_access_key=s3_credentials["access_key"],
-        s3_secret_key=s3_credentials["secret_key"],
-        ttl_sweep_seconds=0.5,
-        pg_pool_max=8,
-    )
+def settings(pg_dsn: str, platform_settings: dict[str, str]) -> Settings:
+    return Settings(pg_dsn=pg_dsn, **platform_settings, ttl_sweep_seconds=0.5, pg_pool_max=8)
 
 
 @pytest.fixture
@@ -64,15 +49,11 @@ async def client(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def worker(settings: Settings) -> AsyncIterator[None]:
     """The real worker running in this event loop against the test database."""
-    pool = await create_pool(settings.pg_dsn, SCHEMA, min_size=1, max_size=4)
-    async with s3_client(
-        settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
-    ) as s3:
+    async with worker_resources(settings, SCHEMA, buckets=[settings.reports_bucket]) as (pool, s3):
         task = asyncio.ensure_future(build_worker(settings, pool, s3).run())
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    await pool.close()
 
 
 @pytest.fixture

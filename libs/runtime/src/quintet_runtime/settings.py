@@ -35,6 +35,8 @@ class PlatformSettings(BaseSettings):
     s3_region: str = Field("us-east-1", validation_alias=_platform("S3_REGION"))
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias=_platform("JWT_SECRET"))
     host: str = Field("127.0.0.1", validation_alias=_platform("HOST"))
+    # Every service overrides this field with its own default and env name (e.g. SEGMENTS_PORT).
+    port: int = Field(8080, description="api port")
     public_url: str | None = Field(
         None,
         validation_alias=_platform("PUBLIC_URL"),

@@ -19,8 +19,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
+from pathlib import Path
 
 import asyncpg
 
@@ -101,6 +102,13 @@ class DatabaseFactory:
                 await asyncio.to_thread(migrate, with_database(self.server_dsn, name))
                 self._templates[key] = name
             return self._templates[key]
+
+    async def migrated(self, schema: str, sources: Sequence[Path]) -> str:
+        """A fresh database with `sources` applied into `schema` (migrated once, then cloned)."""
+        from quintet_db import migrate
+
+        template = await self.template(schema, lambda dsn: migrate(dsn, schema, sources))
+        return await self.create(template)
 
     async def create(self, template: str | None = None) -> str:
         name = f"qt_{self.run_id}_{uuid.uuid4().hex[:10]}"

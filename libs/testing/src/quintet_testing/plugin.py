@@ -1,4 +1,5 @@
-"""pytest fixtures: `pg_server_dsn`, `database_factory`, `amqp_url`, `s3_endpoint`."""
+"""pytest fixtures: `pg_server_dsn`, `database_factory`, `amqp_url`, `s3_endpoint`, `s3_credentials`,
+and `platform_settings` (all of them but the database, as PlatformSettings keyword arguments)."""
 
 from __future__ import annotations
 
@@ -75,4 +76,16 @@ def s3_credentials() -> dict[str, str]:
     return {
         "access_key": os.environ.get("QUINTET_S3_ACCESS_KEY", "test"),
         "secret_key": os.environ.get("QUINTET_S3_SECRET_KEY", "test"),
+    }
+
+
+@pytest.fixture(scope="session")
+def platform_settings(amqp_url: str, s3_endpoint: str, s3_credentials: dict[str, str]) -> dict[str, str]:
+    """Keyword arguments for a service's Settings pointing at this session's broker and S3:
+    `Settings(pg_dsn=..., **platform_settings, ...)`."""
+    return {
+        "amqp_url": amqp_url,
+        "s3_endpoint": s3_endpoint,
+        "s3_access_key": s3_credentials["access_key"],
+        "s3_secret_key": s3_credentials["secret_key"],
     }

@@ -1,15 +1,12 @@
-"""Typed application keys of the segments api."""
+"""Typed application keys of the segments api (the pool and S3 client keys are the platform's)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
 from aiohttp import web
+from quintet_service import PG_POOL, S3_CLIENT
 
 from segments.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
-PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
-# The shared aioboto3 S3 client (its type comes from types-aiobotocore stubs, not a runtime class).
-S3_CLIENT = web.AppKey("s3_client", Any)
+
+__all__ = ["PG_POOL", "S3_CLIENT", "SETTINGS"]

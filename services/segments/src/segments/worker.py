@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import structlog
+from quintet_service import worker_resources
 
-from quintet_db import create_pool
 from quintet_messaging import Worker
-from quintet_s3 import ObjectStore, s3_client
+from quintet_s3 import ObjectStore
 from segments import SCHEMA, SERVICE, segmentation
 from segments.history_report import REPORT_TASK, ReportTask, build_report, mark_report_failed
 from segments.settings import Settings
@@ -37,12 +36,5 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
 
 
 async def run_worker(settings: Settings) -> None:
-    pool = await create_pool(settings.pg_dsn, SCHEMA, max_size=max(settings.pg_pool_max, 4))
-    try:
-        async with s3_client(
-            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
-        ) as s3:
-            await ObjectStore(s3).ensure_bucket(settings.reports_bucket)
-            await build_worker(settings, pool, s3).run()
-    finally:
-        await asyncio.shield(pool.close())
+    async with worker_resources(settings, SCHEMA, buckets=[settings.reports_bucket]) as (pool, s3):
+        await build_worker(settings, pool, s3).run()
