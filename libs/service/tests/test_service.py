@@ -5,10 +5,10 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel
-from quintet_service import PG_POOL, S3_CLIENT, create_service_app, service_main, worker_resources
 
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore
+from quintet_service import PG_POOL, S3_CLIENT, create_service_app, service_main, worker_resources
 from quintet_testing.http import api_client, bearer, expect
 from quintet_web import RouteTable
 

@@ -21,8 +21,9 @@ from personal_goals.app import create_app
 from personal_goals.migrations import MIGRATION_SOURCES
 from personal_goals.settings import Settings
 from personal_goals.worker import build_worker
-from quintet_db import create_pool, migrate
+from quintet_db import create_pool
 from quintet_s3.store import s3_client
+from quintet_service import worker_resources
 from quintet_testing.http import api_client, bearer
 
 BUCKET = "goals-datasets"
@@ -68,30 +69,14 @@ def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema | None = None) -
     return sink.getvalue()
 
 
-@pytest.fixture(scope="session")
-async def template_database(database_factory: Any) -> str:
-    return str(
-        await database_factory.template("personal_goals", lambda dsn: migrate(dsn, SCHEMA, MIGRATION_SOURCES))
-    )
+@pytest.fixture
+async def pg_dsn(database_factory: Any) -> str:
+    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
 
 
 @pytest.fixture
-async def pg_dsn(database_factory: Any, template_database: str) -> str:
-    return str(await database_factory.create(template=template_database))
-
-
-@pytest.fixture
-def settings(pg_dsn: str, amqp_url: str, s3_endpoint: str, s3_credentials: dict[str, str]) -> Settings:
-    return Settings(
-        pg_dsn=pg_dsn,
-        amqp_url=amqp_url,
-        s3_endpoint=s3_endpoint,
-        s3_access_key=s3_credentials["access_key"],
-        s3_secret_key=s3_credentials["secret_key"],
-        chunk_size=4,
-        slice_seconds=0.2,
-        pg_pool_max=4,
-    )
+def settings(pg_dsn: str, platform_settings: dict[str, str]) -> Settings:
+    return Settings(pg_dsn=pg_dsn, **platform_settings, chunk_size=4, slice_seconds=0.2, pg_pool_max=4)
 
 
 @pytest.fixture
@@ -140,12 +125,11 @@ async def client(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def worker(settings: Settings, s3: Any) -> AsyncIterator[None]:
     """The real worker (relay + upload task) running in this event loop against the test database."""
-    pool = await create_pool(settings.pg_dsn, SCHEMA, min_size=1, max_size=6)
-    task = asyncio.ensure_future(build_worker(settings, pool, s3).run())
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await pool.close()
+    async with worker_resources(settings, SCHEMA, min_pool=6) as (pool, worker_s3):
+        task = asyncio.ensure_future(build_worker(settings, pool, worker_s3).run())
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture

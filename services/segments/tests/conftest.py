@@ -9,9 +9,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from quintet_service import worker_resources
 
 from quintet_db import create_pool
+from quintet_service import worker_resources
 from quintet_testing.http import api_client, bearer
 from segments import SCHEMA
 from segments.app import create_app

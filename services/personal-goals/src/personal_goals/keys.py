@@ -1,15 +1,12 @@
-"""Typed application keys of the personal-goals api."""
+"""Typed application keys of the personal-goals api (the pool and S3 client keys are the platform's)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
 from aiohttp import web
 
 from personal_goals.settings import Settings
+from quintet_service import PG_POOL, S3_CLIENT
 
 SETTINGS = web.AppKey("settings", Settings)
-PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
-# The process-wide aioboto3 S3 client (its class is generated at runtime, hence Any).
-S3_CLIENT = web.AppKey("s3_client", Any)
+
+__all__ = ["PG_POOL", "S3_CLIENT", "SETTINGS"]

@@ -3,7 +3,6 @@ outbox relay (run by `Worker`)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -18,9 +17,8 @@ from personal_goals.selection_upload import (
     run_upload_slice,
 )
 from personal_goals.settings import Settings
-from quintet_db import create_pool
 from quintet_messaging import Worker, enqueue_task
-from quintet_s3.store import s3_client
+from quintet_service import worker_resources
 
 
 def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
@@ -41,11 +39,5 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
 
 async def run_worker(settings: Settings) -> None:
     # Two connections per running slice (the inbox transaction and the chunk transaction).
-    pool = await create_pool(settings.pg_dsn, SCHEMA, max_size=max(settings.pg_pool_max, 10))
-    try:
-        async with s3_client(
-            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
-        ) as s3:
-            await build_worker(settings, pool, s3).run()
-    finally:
-        await asyncio.shield(pool.close())
+    async with worker_resources(settings, SCHEMA, min_pool=10) as (pool, s3):
+        await build_worker(settings, pool, s3).run()

@@ -3,7 +3,6 @@
 import sys
 
 from quintet_service import service_main
-
 from segments import SCHEMA, SERVICE
 from segments.app import create_app
 from segments.migrations import MIGRATION_SOURCES

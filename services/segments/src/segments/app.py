@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 from aiohttp import web
-from quintet_service import create_service_app
 
+from quintet_service import create_service_app
 from segments import SCHEMA, SERVICE
 from segments.api.routes import routes
 from segments.keys import SETTINGS

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-from quintet_service import PG_POOL, S3_CLIENT
 
+from quintet_service import PG_POOL, S3_CLIENT
 from segments.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)

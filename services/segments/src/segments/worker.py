@@ -7,10 +7,10 @@ from typing import Any
 
 import asyncpg
 import structlog
-from quintet_service import worker_resources
 
 from quintet_messaging import Worker
 from quintet_s3 import ObjectStore
+from quintet_service import worker_resources
 from segments import SCHEMA, SERVICE, segmentation
 from segments.history_report import REPORT_TASK, ReportTask, build_report, mark_report_failed
 from segments.settings import Settings
