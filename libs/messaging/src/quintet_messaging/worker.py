@@ -137,10 +137,12 @@ class _AckWatermark:
         tag = message.delivery_tag
         return tag in self._pending and tag not in self._settled
 
-    async def settle(self, message: AbstractIncomingMessage) -> None:
-        if message.channel is not self._channel:
-            return
-        self._settled.add(message.delivery_tag or 0)
+    async def settle(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Mark `messages` settled, then send at most one ack for everything settled below the first
+        delivery still in progress (settling a batch one message at a time would ack each one)."""
+        for message in messages:
+            if message.channel is self._channel:
+                self._settled.add(message.delivery_tag or 0)
         highest: int | None = None
         while self._pending and self._pending[0] in self._settled:
             highest = self._pending.popleft()
@@ -395,8 +397,7 @@ class Worker:
                 await self._retry_or_park(delivery, error)
                 deliveries = [d for d in deliveries if d is not delivery]
                 continue
-            for delivery in deliveries:
-                await self._ack(delivery.message)
+            await self._settle_many([delivery.message for delivery in deliveries])
             return
         for delivery in deliveries:
             await self._handle_one(delivery)
@@ -528,9 +529,16 @@ class Worker:
         try:
             if requeue is not None:
                 await message.nack(requeue=requeue)
-            await self._acks.settle(message)  # a nacked tag is no longer outstanding: skipped by the ack
         except Exception as exc:
             log.info("could not settle delivery (channel gone); it will be redelivered", error=repr(exc))
+            return
+        await self._settle_many([message])  # a nacked tag is no longer outstanding: skipped by the ack
+
+    async def _settle_many(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        try:
+            await self._acks.settle(messages)
+        except Exception as exc:
+            log.info("could not ack deliveries (channel gone); they will be redelivered", error=repr(exc))
 
     # -- periodic jobs ------------------------------------------------------------------------
 

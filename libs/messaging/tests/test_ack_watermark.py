@@ -1,0 +1,63 @@
+"""The ack watermark: one `multiple=True` ack per settled run of deliveries, never past one in progress.
+
+The channel and deliveries are minimal stand-ins for aio-pika's objects (only the attributes the
+watermark reads); the broker-level behaviour is covered by the fault tests in test_messaging.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from quintet_messaging.worker import _AckWatermark
+
+
+@dataclass
+class Channel:
+    is_closed: bool = False
+    acks: list[tuple[int, bool]] = field(default_factory=list)
+
+    async def basic_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self.acks.append((delivery_tag, multiple))
+
+
+@dataclass
+class Delivery:
+    channel: Channel
+    delivery_tag: int
+
+
+def deliveries(watermark: _AckWatermark, channel: Channel, count: int) -> list[Any]:
+    received = [Delivery(channel, tag) for tag in range(1, count + 1)]
+    for delivery in received:
+        watermark.received(delivery)  # type: ignore[arg-type]
+    return received
+
+
+async def test_a_settled_batch_is_acked_with_one_frame() -> None:
+    watermark, channel = _AckWatermark(), Channel()
+    batch = deliveries(watermark, channel, 50)
+    await watermark.settle(batch)
+    assert channel.acks == [(50, True)]
+
+
+async def test_the_ack_never_passes_a_delivery_in_progress() -> None:
+    watermark, channel = _AckWatermark(), Channel()
+    first, second, third, fourth = deliveries(watermark, channel, 4)
+    await watermark.settle([second, fourth])
+    assert channel.acks == []  # tag 1 is still being handled
+    assert watermark.unsettled(first) and not watermark.unsettled(second)
+    await watermark.settle([first])
+    assert channel.acks == [(2, True)]  # 3 is still in progress, so 4 waits
+    await watermark.settle([third])
+    assert channel.acks == [(2, True), (4, True)]
+
+
+async def test_deliveries_of_a_dead_channel_are_ignored() -> None:
+    watermark, old, new = _AckWatermark(), Channel(), Channel()
+    stale = deliveries(watermark, old, 2)
+    fresh = deliveries(watermark, new, 2)  # a reconnect: a new delivery-tag sequence
+    await watermark.settle(stale)
+    assert old.acks == [] and new.acks == []
+    await watermark.settle(fresh)
+    assert new.acks == [(2, True)]
