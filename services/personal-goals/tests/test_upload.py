@@ -273,6 +273,51 @@ async def test_concurrent_writers_cannot_both_commit_overlapping_goals(pg_dsn: s
     assert await _loaded_goal_ids(db) == {"a"}
 
 
+async def test_a_loading_chunk_keeps_other_goal_writers_out_until_it_commits(
+    pg_dsn: str, db: asyncpg.Pool
+) -> None:
+    """The loader checks its chunk under the trigger's lock and skips the trigger's probe; a writer
+    racing it must still wait for the chunk's commit and then be checked against its goals, and the
+    bypass must end with the chunk's transaction."""
+    import asyncio
+
+    import pyarrow as pa
+
+    from personal_goals.storage.chunk_loader import chunk_csv, load_chunk
+    from personal_goals.storage.dataset import canonical_chunk
+
+    table = "s3://goals-datasets/race.parquet"
+    await db.execute("INSERT INTO selections (selection_id) VALUES ('sel-1')")
+    await db.execute("INSERT INTO goal_uploads (table_address, total_rows) VALUES ($1, 1)", table)
+    await db.execute(
+        "INSERT INTO selection_upload_progresses (selection_id, table_address, total_rows) VALUES ('sel-1', $1, 1)",
+        table,
+    )
+    chunk = canonical_chunk(pa.Table.from_pylist([goal_row("loaded", "u", starts_at=T0)]), 0, "parquet")
+    insert = """INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
+                VALUES ($1, 'sel-1', 'u', 'yandex', '{}', '{}', $2, $3)"""
+    loader = await asyncpg.connect(pg_dsn, server_settings={"search_path": "personal_goals"})
+    other = await asyncpg.connect(pg_dsn, server_settings={"search_path": "personal_goals"})
+    try:
+        transaction = loader.transaction()
+        await transaction.start()
+        counts = await load_chunk(loader, table, chunk_csv(chunk))
+        assert [(c.loaded, c.skipped) for c in counts] == [(1, 0)]
+        racing = asyncio.ensure_future(other.execute(insert, "racing", T0 + DAY, T0 + 3 * DAY))
+        await asyncio.sleep(0.2)
+        assert not racing.done(), "a goal writer must wait for the loading chunk to commit"
+        await transaction.commit()
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            await racing
+        # The bypass was the chunk transaction's only: the same connection is checked again.
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            await loader.execute(insert, "after", T0 + DAY, T0 + 2 * DAY)
+    finally:
+        await loader.close()
+        await other.close()
+    assert await _loaded_goal_ids(db) == {"loaded"}
+
+
 async def test_a_repeatable_read_writer_is_refused(db: asyncpg.Pool) -> None:
     await db.execute("INSERT INTO selections (selection_id) VALUES ('s')")
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read"):

@@ -221,25 +221,12 @@ async def _commit_chunk(
 ) -> bool | None:
     """One chunk in one transaction; True when the upload is complete, None if the chunk was done
     by someone else already."""
-    for lock_goals in (False, True):
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                upload = await uploads.get_upload(conn, table, for_update=True)
-                if (
-                    upload is None
-                    or upload.status in ("complete", "failed")
-                    or upload.last_row_index != first_row
-                ):
-                    return None
-                counts = await load_chunk(conn, table, csv_bytes, lock_goals=lock_goals)
-                return await _record_progress(conn, upload, end_row, counts)
-        except (asyncpg.ExclusionViolationError, asyncpg.UniqueViolationError) as exc:
-            if lock_goals:
-                raise
-            log.info(
-                "concurrent upload collided; reloading the chunk under a lock", table=table, error=str(exc)
-            )
-    raise AssertionError("unreachable")
+    async with pool.acquire() as conn, conn.transaction():
+        upload = await uploads.get_upload(conn, table, for_update=True)
+        if upload is None or upload.status in ("complete", "failed") or upload.last_row_index != first_row:
+            return None
+        counts = await load_chunk(conn, table, csv_bytes)
+        return await _record_progress(conn, upload, end_row, counts)
 
 
 async def _record_progress(

@@ -5,11 +5,11 @@ Per chunk: COPY the rows into a temp staging table, classify them with a few set
 then INSERT … SELECT the survivors and record the skipped rows. No statement runs per row.
 
 Periods are half-open: `a.starts_at < b.expires_at AND b.starts_at < a.expires_at` is an overlap,
-touching periods are not. The database's `goals_no_overlap` trigger stays the final guard: if a
-concurrent upload commits an overlapping goal between our classification and our INSERT, the INSERT
-fails with an exclusion violation; the caller then rolls back and re-runs the chunk with
-`lock_goals=True`, which classifies and inserts while holding a lock that keeps every other writer
-out of `goals` for that one transaction (slower, always correct).
+touching periods are not. Before classifying, the chunk takes the advisory lock of the database's
+`goals_no_overlap` trigger and holds it until commit: no other goal writer can commit in between, so
+the classification is exact, and the chunk tells the trigger (`personal_goals.overlaps_prechecked`,
+transaction-local) that its rows need no second probe each. Every other writer is still checked by
+the trigger, after waiting for the chunk's commit.
 """
 
 from __future__ import annotations
@@ -53,49 +53,64 @@ CREATE TEMP TABLE IF NOT EXISTS goal_upload_staging (
 ) ON COMMIT DELETE ROWS
 """
 
-# Every verdict that needs no comparison between rows of the chunk, in one pass. CASE stops at the
-# first true branch, so the index probes only run for rows still in the running. `OFFSET 0` keeps
-# each EXISTS a per-row index probe: without it the planner may turn it into a hashed subplan that
-# reads all of `goals` for every chunk (quadratic over an upload).
+# Every verdict that needs no comparison between rows of the chunk, in one pass. A row that is not
+# skipped keeps verdict NULL (it is not rewritten: most rows load, and rewriting each staging row
+# costs about as much as an index probe). CASE stops at the first true branch, so the index probes
+# only run for rows still in the running. `OFFSET 0` keeps each EXISTS a per-row index probe:
+# without it the planner may turn it into a hashed subplan that reads all of `goals` for every
+# chunk (quadratic over an upload).
 _CLASSIFY_ROWS = f"""
 UPDATE goal_upload_staging s
-SET verdict = CASE
-    WHEN s.error IS NOT NULL THEN s.error
-    WHEN s.expires_at <= s.starts_at THEN '{REASON_INVALID_PERIOD}'
-    WHEN NOT EXISTS (
-        SELECT 1 FROM selection_upload_progresses p
-        WHERE p.table_address = $1 AND p.selection_id = s.selection_id
-    ) THEN 'unknown_selection'
-    WHEN d.occurrence > 1 THEN '{REASON_DUPLICATE_GOAL_ID}'
-    -- Separate branches, not one OR: each becomes an index probe per row instead of a hashed
-    -- subplan that would read all of `goals` for every chunk.
-    WHEN EXISTS (SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0) THEN '{REASON_DUPLICATE_GOAL_ID}'
-    WHEN EXISTS (
-        SELECT 1 FROM goal_upload_skips k WHERE k.table_address = $1 AND k.goal_id = s.goal_id OFFSET 0
-    ) THEN '{REASON_DUPLICATE_GOAL_ID}'
-    WHEN EXISTS (
-        SELECT 1 FROM goals g
-        WHERE g.yandex_uid = s.yandex_uid AND g.application = s.application
-          AND g.starts_at < s.expires_at AND s.starts_at < g.expires_at
-        OFFSET 0
-    ) THEN '{REASON_OVERLAP}'
-END
+SET verdict = v.reason
 FROM (
-    SELECT row_index, row_number() OVER (PARTITION BY goal_id ORDER BY row_index) AS occurrence
-    FROM goal_upload_staging
-) d
-WHERE d.row_index = s.row_index
+    SELECT s.row_index, CASE
+        WHEN s.error IS NOT NULL THEN s.error
+        WHEN s.expires_at <= s.starts_at THEN '{REASON_INVALID_PERIOD}'
+        WHEN NOT EXISTS (
+            SELECT 1 FROM selection_upload_progresses p
+            WHERE p.table_address = $1 AND p.selection_id = s.selection_id
+        ) THEN 'unknown_selection'
+        WHEN d.occurrence > 1 THEN '{REASON_DUPLICATE_GOAL_ID}'
+        -- Separate branches, not one OR: each becomes an index probe per row instead of a hashed
+        -- subplan that would read all of `goals` for every chunk.
+        WHEN EXISTS (
+            SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0
+        ) THEN '{REASON_DUPLICATE_GOAL_ID}'
+        WHEN EXISTS (
+            SELECT 1 FROM goal_upload_skips k WHERE k.table_address = $1 AND k.goal_id = s.goal_id OFFSET 0
+        ) THEN '{REASON_DUPLICATE_GOAL_ID}'
+        WHEN EXISTS (
+            SELECT 1 FROM goals g
+            WHERE g.yandex_uid = s.yandex_uid AND g.application = s.application
+              AND g.starts_at < s.expires_at AND s.starts_at < g.expires_at
+            OFFSET 0
+        ) THEN '{REASON_OVERLAP}'
+    END AS reason
+    FROM goal_upload_staging s
+    JOIN (
+        SELECT row_index, row_number() OVER (PARTITION BY goal_id ORDER BY row_index) AS occurrence
+        FROM goal_upload_staging
+    ) d USING (row_index)
+) v
+WHERE v.row_index = s.row_index AND v.reason IS NOT NULL
 """
 
 # Overlaps among rows of the same chunk: the earlier row wins, but only if it is loaded itself
-# (A overlaps B overlaps C, A and C apart → A and C load, B is skipped). Decided in rounds, each
-# set-based: accept rows no earlier undecided-or-accepted row overlaps, then reject rows an accepted
-# earlier row overlaps. The earliest undecided row is always accepted, so the rounds terminate; with
-# realistic data two rounds decide everything.
+# (A overlaps B overlaps C, A and C apart → A and C load, B is skipped). Usually no two rows of a
+# chunk overlap (`_CONTESTED` says so in one pass) and every row with verdict NULL loads. Otherwise
+# the rows are decided in rounds, each set-based: accept rows no earlier undecided-or-accepted row
+# overlaps, then reject rows an accepted earlier row overlaps. The earliest undecided row is always
+# accepted, so the rounds terminate; with realistic data two rounds decide everything.
 _OVERLAPS_EARLIER = """
     SELECT 1 FROM goal_upload_staging e
     WHERE e.yandex_uid = s.yandex_uid AND e.application = s.application AND e.row_index < s.row_index
       AND e.starts_at < s.expires_at AND s.starts_at < e.expires_at
+"""
+_CONTESTED = f"""
+SELECT EXISTS (
+    SELECT 1 FROM goal_upload_staging s
+    WHERE s.verdict IS NULL AND EXISTS ({_OVERLAPS_EARLIER} AND e.verdict IS NULL)
+)
 """
 _ACCEPT_ROUND = f"""
 UPDATE goal_upload_staging s SET verdict = 'accept'
@@ -108,10 +123,17 @@ WHERE s.verdict IS NULL AND EXISTS ({_OVERLAPS_EARLIER} AND e.verdict = 'accept'
 """
 _UNDECIDED = "SELECT count(*) FROM goal_upload_staging WHERE verdict IS NULL"
 
+# The trigger's lock (see migration 0002): the same key, derived from the schema `goals` lives in.
+_LOCK_GOAL_WRITERS = """
+SELECT pg_advisory_xact_lock(hashtextextended(n.nspname || '.goals_no_overlap', 0))
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = 'goals'::regclass
+"""
+
 _INSERT_GOALS = """
 INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
 SELECT goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at
-FROM goal_upload_staging WHERE verdict = 'accept'
+FROM goal_upload_staging WHERE verdict IS NULL OR verdict = 'accept'
 """
 _INSERT_SKIPS = """
 INSERT INTO goal_upload_skips (table_address, row_index, goal_id, selection_id, reason)
@@ -119,7 +141,7 @@ SELECT $1, row_index, goal_id, selection_id, verdict FROM goal_upload_staging WH
 """
 _COUNTS_PER_SELECTION = """
 SELECT selection_id,
-       count(*) FILTER (WHERE verdict = 'accept') AS loaded,
+       count(*) FILTER (WHERE verdict IS NULL OR verdict = 'accept') AS loaded,
        count(*) FILTER (WHERE verdict <> 'accept') AS skipped
 FROM goal_upload_staging WHERE selection_id IS NOT NULL
 GROUP BY selection_id
@@ -147,15 +169,12 @@ def chunk_csv(chunk: pa.Table) -> bytes:
 
 
 async def load_chunk(
-    conn: asyncpg.Connection, table_address: str, chunk_csv_bytes: bytes, *, lock_goals: bool = False
+    conn: asyncpg.Connection, table_address: str, chunk_csv_bytes: bytes
 ) -> list[SelectionChunkCounts]:
     """Load one chunk (see module doc); returns loaded/skipped counts per selection of the chunk."""
     await conn.execute(_CREATE_STAGING)
     # JIT compilation costs more than these short statements run (tens of ms per statement).
     await conn.execute("SET LOCAL jit = off")
-    if lock_goals:
-        # Blocks concurrent INSERTs into goals (and other lockers) until our commit.
-        await conn.execute("LOCK TABLE goals IN SHARE ROW EXCLUSIVE MODE")
     await conn.copy_to_table(
         "goal_upload_staging",
         source=io.BytesIO(chunk_csv_bytes),
@@ -165,10 +184,14 @@ async def load_chunk(
     # Losing this chunk's commit on a server crash is harmless: its progress row is lost with it,
     # so the upload resumes at the chunk. Not waiting for the WAL flush saves a sync per chunk.
     await conn.execute("SET LOCAL synchronous_commit = off")
+    # From here to our commit no other goal writer commits: the classification below is exact.
+    await conn.execute(_LOCK_GOAL_WRITERS)
     await conn.execute(_CLASSIFY_ROWS, table_address)
-    while await conn.fetchval(_UNDECIDED):
-        await conn.execute(_ACCEPT_ROUND)
-        await conn.execute(_REJECT_ROUND)
+    if await conn.fetchval(_CONTESTED):
+        while await conn.fetchval(_UNDECIDED):
+            await conn.execute(_ACCEPT_ROUND)
+            await conn.execute(_REJECT_ROUND)
+    await conn.execute("SET LOCAL personal_goals.overlaps_prechecked = on")
     await conn.execute(_INSERT_GOALS)
     await conn.execute(_INSERT_SKIPS, table_address)
     rows = await conn.fetch(_COUNTS_PER_SELECTION)
