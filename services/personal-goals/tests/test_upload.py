@@ -143,6 +143,27 @@ async def test_a_goal_id_already_loaded_by_another_upload_is_a_duplicate(
     assert [s["reason"] for s in result["skipped_goals"]] == ["duplicate_goal_id"]
 
 
+async def test_a_stored_goal_id_is_a_duplicate_even_when_it_also_overlaps(
+    put_goals: Any, upload: Any, worker: None
+) -> None:
+    await upload(await put_goals([goal_row("g1", "u1", selection_id="first", starts_at=T0)]))
+    result = await upload(await put_goals([goal_row("g1", "u1", starts_at=T0)]))
+    assert [s["reason"] for s in result["skipped_goals"]] == ["duplicate_goal_id"]
+
+
+async def test_a_stored_goal_id_does_not_win_an_overlap_inside_its_chunk(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    """g1 is stored already (for another user), so in the second dataset it is a duplicate and
+    cannot block g2, which overlaps it: g2 loads."""
+    await upload(await put_goals([goal_row("g1", "u9", selection_id="first", starts_at=NOW + 100 * DAY)]))
+    rows = [goal_row("g1", "u1", starts_at=T0), goal_row("g2", "u1", starts_at=T0 + DAY)]
+    result = await upload(await put_goals(rows))
+    assert [(s["goal_id"], s["reason"]) for s in result["skipped_goals"]] == [("g1", "duplicate_goal_id")]
+    assert await _loaded_goal_ids(db) == {"g1", "g2"}
+    assert await db.fetchval("SELECT yandex_uid FROM goals WHERE goal_id = 'g1'") == "u9"
+
+
 async def test_a_clean_upload_completes_every_selection_across_chunks(
     put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
 ) -> None:

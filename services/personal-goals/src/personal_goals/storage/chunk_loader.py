@@ -56,35 +56,39 @@ CREATE TEMP TABLE IF NOT EXISTS goal_upload_staging (
 # Every verdict that needs no comparison between rows of the chunk, in one pass. A row that is not
 # skipped keeps verdict NULL (it is not rewritten: most rows load, and rewriting each staging row
 # costs about as much as an index probe). CASE stops at the first true branch, so the index probes
-# only run for rows still in the running. `OFFSET 0` keeps each EXISTS a per-row index probe:
-# without it the planner may turn it into a hashed subplan that reads all of `goals` for every
-# chunk (quadratic over an upload).
-_CLASSIFY_ROWS = f"""
+# only run for rows still in the running; separate branches, not one OR, each an index probe per
+# row. `OFFSET 0` keeps each EXISTS a per-row index probe: without it the planner may turn it into a
+# hashed subplan that reads all of `goals` for every chunk (quadratic over an upload).
+#
+# Goal ids already stored are found in one of two ways. The fast pass does not probe for them: the
+# INSERT skips them (ON CONFLICT DO NOTHING) and reports how many it wrote. Only if that falls short
+# of the rows meant to load (the chunk repeats stored goal ids, which is rare) is the chunk
+# classified again from scratch with `_CLASSIFY_CHECKING_STORED_IDS`, exact in every case: a
+# stored duplicate must not win an overlap against a later row of its chunk.
+_CLASSIFY_TEMPLATE = """
 UPDATE goal_upload_staging s
 SET verdict = v.reason
 FROM (
     SELECT s.row_index, CASE
         WHEN s.error IS NOT NULL THEN s.error
-        WHEN s.expires_at <= s.starts_at THEN '{REASON_INVALID_PERIOD}'
+        WHEN s.expires_at <= s.starts_at THEN '{invalid_period}'
         WHEN NOT EXISTS (
             SELECT 1 FROM selection_upload_progresses p
             WHERE p.table_address = $1 AND p.selection_id = s.selection_id
         ) THEN 'unknown_selection'
-        WHEN d.occurrence > 1 THEN '{REASON_DUPLICATE_GOAL_ID}'
-        -- Separate branches, not one OR: each becomes an index probe per row instead of a hashed
-        -- subplan that would read all of `goals` for every chunk.
-        WHEN EXISTS (
-            SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0
-        ) THEN '{REASON_DUPLICATE_GOAL_ID}'
-        WHEN EXISTS (
+        WHEN d.occurrence > 1 THEN '{duplicate}'
+{stored_ids}        WHEN EXISTS (
             SELECT 1 FROM goal_upload_skips k WHERE k.table_address = $1 AND k.goal_id = s.goal_id OFFSET 0
-        ) THEN '{REASON_DUPLICATE_GOAL_ID}'
+        ) THEN '{duplicate}'
         WHEN EXISTS (
             SELECT 1 FROM goals g
             WHERE g.yandex_uid = s.yandex_uid AND g.application = s.application
               AND g.starts_at < s.expires_at AND s.starts_at < g.expires_at
             OFFSET 0
-        ) THEN '{REASON_OVERLAP}'
+        ) THEN CASE  -- a stored goal id is a duplicate first (a probe for overlapping rows only)
+            WHEN EXISTS (SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0) THEN '{duplicate}'
+            ELSE '{overlap}'
+        END
     END AS reason
     FROM goal_upload_staging s
     JOIN (
@@ -94,6 +98,17 @@ FROM (
 ) v
 WHERE v.row_index = s.row_index AND v.reason IS NOT NULL
 """
+_STORED_ID_PROBE = f"""        WHEN EXISTS (
+            SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0
+        ) THEN '{REASON_DUPLICATE_GOAL_ID}'
+"""
+_REASONS = {
+    "duplicate": REASON_DUPLICATE_GOAL_ID,
+    "invalid_period": REASON_INVALID_PERIOD,
+    "overlap": REASON_OVERLAP,
+}
+_CLASSIFY_ROWS = _CLASSIFY_TEMPLATE.format(stored_ids="", **_REASONS)
+_CLASSIFY_CHECKING_STORED_IDS = _CLASSIFY_TEMPLATE.format(stored_ids=_STORED_ID_PROBE, **_REASONS)
 
 # Overlaps among rows of the same chunk: the earlier row wins, but only if it is loaded itself
 # (A overlaps B overlaps C, A and C apart → A and C load, B is skipped). Usually no two rows of a
@@ -134,7 +149,9 @@ _INSERT_GOALS = """
 INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
 SELECT goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at
 FROM goal_upload_staging WHERE verdict IS NULL OR verdict = 'accept'
+ON CONFLICT (goal_id) DO NOTHING
 """
+_TO_LOAD = "SELECT count(*) FROM goal_upload_staging WHERE verdict IS NULL OR verdict = 'accept'"
 _INSERT_SKIPS = """
 INSERT INTO goal_upload_skips (table_address, row_index, goal_id, selection_id, reason)
 SELECT $1, row_index, goal_id, selection_id, verdict FROM goal_upload_staging WHERE verdict <> 'accept'
@@ -186,13 +203,29 @@ async def load_chunk(
     await conn.execute("SET LOCAL synchronous_commit = off")
     # From here to our commit no other goal writer commits: the classification below is exact.
     await conn.execute(_LOCK_GOAL_WRITERS)
-    await conn.execute(_CLASSIFY_ROWS, table_address)
+    await conn.execute("SET LOCAL personal_goals.overlaps_prechecked = on")
+    try:
+        async with conn.transaction():  # a savepoint: the fast pass is undone if it falls short
+            await _classify_and_insert(conn, table_address, _CLASSIFY_ROWS, expect_all=True)
+    except _StoredGoalIdsInChunk:
+        await _classify_and_insert(conn, table_address, _CLASSIFY_CHECKING_STORED_IDS, expect_all=False)
+    await conn.execute(_INSERT_SKIPS, table_address)
+    rows = await conn.fetch(_COUNTS_PER_SELECTION)
+    return [SelectionChunkCounts(r["selection_id"], r["loaded"], r["skipped"]) for r in rows]
+
+
+class _StoredGoalIdsInChunk(Exception):
+    """The fast pass met goal ids already stored: classify again, probing for them."""
+
+
+async def _classify_and_insert(
+    conn: asyncpg.Connection, table_address: str, classify: str, *, expect_all: bool
+) -> None:
+    await conn.execute(classify, table_address)
     if await conn.fetchval(_CONTESTED):
         while await conn.fetchval(_UNDECIDED):
             await conn.execute(_ACCEPT_ROUND)
             await conn.execute(_REJECT_ROUND)
-    await conn.execute("SET LOCAL personal_goals.overlaps_prechecked = on")
-    await conn.execute(_INSERT_GOALS)
-    await conn.execute(_INSERT_SKIPS, table_address)
-    rows = await conn.fetch(_COUNTS_PER_SELECTION)
-    return [SelectionChunkCounts(r["selection_id"], r["loaded"], r["skipped"]) for r in rows]
+    status = await conn.execute(_INSERT_GOALS)  # "INSERT 0 <rows written>"
+    if expect_all and int(status.rsplit(" ", 1)[1]) != await conn.fetchval(_TO_LOAD):
+        raise _StoredGoalIdsInChunk
