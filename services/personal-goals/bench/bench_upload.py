@@ -130,6 +130,7 @@ async def our_upload(settings: Settings, s3: Any, table_address: str, expected_r
             )
             assert response.status == 200, await response.text()
             assert (await response.json())["rows"] == expected_rows
+            validated = time.perf_counter() - started
             while True:
                 response = await client.post(
                     "/internal/admin/upload_goals_from_yt",
@@ -146,7 +147,7 @@ async def our_upload(settings: Settings, s3: Any, table_address: str, expected_r
         print(
             f"  ours: {expected_rows} rows in {elapsed:.2f}s; loaded {loaded}, "
             f"skipped {body['skipped_total']} "
-            f"({body['status']})",
+            f"({body['status']}); validation took {validated:.2f}s",
             file=sys.stderr,
         )
         assert loaded + body["skipped_total"] == expected_rows
