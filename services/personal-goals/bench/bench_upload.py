@@ -213,7 +213,7 @@ async def copy_baseline(dsn: str, goals: pa.Table) -> float:
             """CREATE TABLE public.copy_goals (row_index bigint, selection_id text, goal_id text,
                yandex_uid text,
                application text, conditions jsonb, bonus jsonb, starts_at timestamptz, expires_at timestamptz,
-               error text)"""
+               error text, repeated boolean)"""
         )
 
         async def csv_chunks() -> AsyncIterator[bytes]:

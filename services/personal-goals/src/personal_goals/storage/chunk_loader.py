@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from personal_goals.domain.upload import REASON_DUPLICATE_GOAL_ID, REASON_INVALID_PERIOD, REASON_OVERLAP
@@ -34,6 +35,7 @@ _STAGING_COLUMNS = (
     "starts_at",
     "expires_at",
     "error",
+    "repeated",
 )
 
 # ON COMMIT DELETE ROWS: the table lives as long as the pooled connection, its rows one transaction.
@@ -49,6 +51,7 @@ CREATE TEMP TABLE IF NOT EXISTS goal_upload_staging (
     starts_at timestamptz,
     expires_at timestamptz,
     error text,
+    repeated boolean NOT NULL,  -- an earlier row of the chunk has the same goal id
     verdict text
 ) ON COMMIT DELETE ROWS
 """
@@ -66,18 +69,14 @@ CREATE TEMP TABLE IF NOT EXISTS goal_upload_staging (
 # with `_CLASSIFY_CHECKING_STORED_IDS`, exact in every case: a stored duplicate must not win an
 # overlap against a later row of its chunk. (ON CONFLICT DO NOTHING and a count of the rows written
 # would find them too, but its speculative insertion makes every insert dearer than the probe saves.)
-_CLASSIFY_TEMPLATE = """
-UPDATE goal_upload_staging s
-SET verdict = v.reason
-FROM (
-    SELECT s.row_index, CASE
+_VERDICT = """CASE
         WHEN s.error IS NOT NULL THEN s.error
         WHEN s.expires_at <= s.starts_at THEN '{invalid_period}'
         WHEN NOT EXISTS (
             SELECT 1 FROM selection_upload_progresses p
             WHERE p.table_address = $1 AND p.selection_id = s.selection_id
         ) THEN 'unknown_selection'
-        WHEN d.occurrence > 1 THEN '{duplicate}'
+        WHEN s.repeated THEN '{duplicate}'
 {stored_ids}        WHEN EXISTS (
             SELECT 1 FROM goal_upload_skips k WHERE k.table_address = $1 AND k.goal_id = s.goal_id OFFSET 0
         ) THEN '{duplicate}'
@@ -90,14 +89,11 @@ FROM (
             WHEN EXISTS (SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0) THEN '{duplicate}'
             ELSE '{overlap}'
         END
-    END AS reason
-    FROM goal_upload_staging s
-    JOIN (
-        SELECT row_index, row_number() OVER (PARTITION BY goal_id ORDER BY row_index) AS occurrence
-        FROM goal_upload_staging
-    ) d USING (row_index)
-) v
-WHERE v.row_index = s.row_index AND v.reason IS NOT NULL
+    END"""
+# The verdict is computed in WHERE for every row and again in SET for the few rows it skips: cheaper
+# than joining the staging table to itself.
+_CLASSIFY_TEMPLATE = f"""
+UPDATE goal_upload_staging s SET verdict = {_VERDICT} WHERE ({_VERDICT}) IS NOT NULL
 """
 _STORED_ID_PROBE = f"""        WHEN EXISTS (
             SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0
@@ -178,10 +174,27 @@ def chunk_csv(chunk: pa.Table) -> bytes:
     Rows are written in (yandex_uid, application) order so the index probes and inserts walk the
     owner index in key order (fewer pages to bring into the buffer cache once `goals` outgrows it).
     Which row wins an overlap is decided by `row_index`, never by this physical order."""
+    chunk = chunk.append_column("repeated", _repeated(chunk.column("goal_id"), chunk.column("row_index")))
     chunk = chunk.sort_by([("yandex_uid", "ascending"), ("application", "ascending")])
     sink = io.BytesIO()
     pa_csv.write_csv(chunk.select(list(_STAGING_COLUMNS)), sink, pa_csv.WriteOptions(include_header=False))
     return sink.getvalue()
+
+
+def _repeated(goal_ids: pa.ChunkedArray, row_indexes: pa.ChunkedArray) -> pa.Array:
+    """True for a row whose goal id an earlier row (lower row_index) of the chunk has (computed here,
+    on the worker's side of the pipeline, rather than by a window function in the chunk's
+    transaction). A missing goal id is never a repeat: that row is malformed."""
+    if len(goal_ids) < 2:
+        return pa.array([False] * len(goal_ids), pa.bool_())
+    order = pc.sort_indices(
+        pa.table({"goal_id": goal_ids, "row_index": row_indexes}),
+        sort_keys=[("goal_id", "ascending"), ("row_index", "ascending")],
+    )
+    ids = pc.take(goal_ids, order)
+    same_as_previous = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1)).fill_null(False)
+    in_order = pa.concat_arrays([pa.array([False]), same_as_previous.combine_chunks()])
+    return pc.take(in_order, pc.sort_indices(order))  # back from sorted order to the chunk's order
 
 
 async def load_chunk(
