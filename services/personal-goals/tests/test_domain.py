@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import pytest
 
 from personal_goals.domain.dataset_schema import arrow_schema_problems, column_name_problems
 from personal_goals.domain.upload import overall_status, selection_status_after
-from personal_goals.storage.dataset import DatasetAddress, DatasetUnreadable, canonical_chunk
+from personal_goals.storage.dataset import DatasetUnreadable, canonical_chunk, load_dataset
 
 
 @pytest.mark.parametrize(
@@ -68,7 +70,10 @@ def test_column_names_in_any_order_are_accepted() -> None:
     assert column_name_problems(names) == []
 
 
-@pytest.mark.parametrize("address", ["goals.parquet", "s3://bucket", "s3:///key", "http://x/y"])
-def test_a_malformed_address_is_unreadable(address: str) -> None:
+@pytest.mark.parametrize(
+    "address",
+    ["goals.parquet", "s3://goals-datasets/goals", "s3:///key", "http://x/y", "s3://Bad_Bucket/a.csv"],
+)
+async def test_a_malformed_address_is_unreadable(s3: Any, address: str) -> None:
     with pytest.raises(DatasetUnreadable):
-        DatasetAddress.parse(address)
+        await load_dataset(s3, address)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -349,3 +350,23 @@ async def test_a_repeatable_read_writer_is_refused(db: asyncpg.Pool) -> None:
                 T0,
                 T0 + DAY,
             )
+
+
+async def test_a_prefix_of_part_files_uploads_as_one_dataset_with_rows_numbered_across_parts(
+    put_dataset: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    from .conftest import parquet_bytes
+
+    prefix = f"parts-{uuid.uuid4().hex}"
+    await put_dataset(b"", key=f"{prefix}/_SUCCESS")  # bookkeeping files are not data
+    await put_dataset(
+        parquet_bytes([goal_row(f"a{i}", f"u{i}") for i in range(3)]), key=f"{prefix}/part-0.parquet"
+    )
+    await put_dataset(
+        parquet_bytes([goal_row("a0", "u9"), goal_row("b1", "u10")]), key=f"{prefix}/part-1.parquet"
+    )
+    result = await upload(f"s3://goals-datasets/{prefix}/")
+    assert [(s["row_index"], s["goal_id"], s["reason"]) for s in result["skipped_goals"]] == [
+        (3, "a0", "duplicate_goal_id")
+    ]
+    assert await _loaded_goal_ids(db) == {"a0", "a1", "a2", "b1"}

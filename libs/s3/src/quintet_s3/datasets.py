@@ -452,7 +452,10 @@ def _skip_rows(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.Reco
 # Opening
 
 
-async def _list_parts(store: ObjectStore, address: DatasetAddress) -> list[DatasetPart]:
+async def list_dataset_parts(store: ObjectStore, address: str | DatasetAddress) -> list[DatasetPart]:
+    """The objects of a dataset in key order (one for an object address; the data parts under a
+    prefix, skipping `_*` and `.*` bookkeeping files); DatasetNotFound / DatasetError say why not."""
+    address = _as_address(address)
     if not address.is_prefix:
         dataset_format = address.format
         assert dataset_format is not None
@@ -490,7 +493,7 @@ async def _list_parts(store: ObjectStore, address: DatasetAddress) -> list[Datas
 async def open_dataset(store: ObjectStore, address: str | DatasetAddress) -> Dataset:
     """List the dataset's parts and learn its schema (Parquet: every footer; CSV/JSONL: first block)."""
     address = _as_address(address)
-    parts = await _list_parts(store, address)
+    parts = await list_dataset_parts(store, address)
     loop = asyncio.get_running_loop()
     dataset_format = parts[0].format
     if dataset_format == "parquet":

@@ -1,9 +1,10 @@
-"""Reading a goals dataset (`s3://bucket/key` or a prefix of part files) from object storage.
+"""Reading a goals dataset (`s3://bucket/key.ext` or a prefix `s3://bucket/dir/` of part files).
 
-Lib gap, kept inside this service on purpose: `quintet_s3` did not ship its dataset reader
-(`open_dataset`/`iter_batches`) while this service was built, so this module reads the objects with
-the shared aioboto3 client and pyarrow itself. When the lib's reader lands, this module should shrink
-to the goals-specific normalisation (`canonical chunk`) below.
+Addresses, formats and the part listing are the platform's (`quintet_s3`). The rows are decoded
+here rather than by `quintet_s3.open_dataset`, on purpose: an upload must load every good row and
+report every bad one, while the lib's typed reader rejects a whole part when one value does not fit
+its schema (a JSONL line with a number where a string belongs, a CSV cell that is not a timestamp).
+So CSV and JSONL are read as text and checked per row, and Parquet row groups are read as they are.
 
 A chunk is a pyarrow table in one canonical shape whatever the source format:
 `row_index` (int64), the goal columns (strings; `conditions`/`bonus` as JSON text; timestamps as
@@ -20,12 +21,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from botocore.exceptions import BotoCoreError, ClientError
 
 from personal_goals.domain.dataset_schema import (
     GOAL_COLUMNS,
@@ -37,16 +37,15 @@ from personal_goals.domain.dataset_schema import (
     column_name_problems,
     jsonl_type_problems,
 )
+from quintet_s3 import (
+    DatasetError,
+    DatasetFormat,
+    ObjectStore,
+    ObjectStoreError,
+    list_dataset_parts,
+    parse_dataset_address,
+)
 
-DatasetFormat = Literal["parquet", "csv", "jsonl"]
-_SUFFIXES: dict[str, DatasetFormat] = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 CANONICAL_SCHEMA = pa.schema(
     [("row_index", pa.int64())]
@@ -58,29 +57,6 @@ CANONICAL_SCHEMA = pa.schema(
 
 class DatasetUnreadable(Exception):
     """The address is malformed, nothing is stored there, or the stored bytes cannot be parsed."""
-
-
-@dataclass(frozen=True)
-class DatasetAddress:
-    bucket: str
-    key: str
-
-    @classmethod
-    def parse(cls, table: str) -> DatasetAddress:
-        if not table.startswith("s3://"):
-            raise DatasetUnreadable(f"table address {table!r} must look like s3://bucket/key")
-        bucket, _, key = table.removeprefix("s3://").partition("/")
-        if not bucket or not key:
-            raise DatasetUnreadable(f"table address {table!r} must name a bucket and a key or prefix")
-        return cls(bucket, key)
-
-
-def dataset_format(key: str) -> DatasetFormat | None:
-    lowered = key.lower()
-    for suffix, fmt in _SUFFIXES.items():
-        if lowered.endswith(suffix):
-            return fmt
-    return None
 
 
 @dataclass
@@ -194,46 +170,17 @@ async def load_dataset(s3: Any, table: str) -> GoalsDataset:
     The compressed bytes are held in memory; decoding is lazy and column/row-group selective for
     Parquet, so validation never materialises the whole table.
     """
-    address = DatasetAddress.parse(table)
+    store = ObjectStore(s3)
     try:
-        keys = await _part_keys(s3, address)
-        parts = []
-        for key in keys:
-            fmt = dataset_format(key)
-            if fmt is None:
-                raise DatasetUnreadable(
-                    f"s3://{address.bucket}/{key}: unknown format (use .parquet, .csv, .jsonl)"
-                )
-            response = await s3.get_object(Bucket=address.bucket, Key=key)
-            async with response["Body"] as body:
-                parts.append(_Part(key, fmt, await body.read()))
-    except (ClientError, BotoCoreError) as exc:
+        address = parse_dataset_address(table)
+        # An empty object has no rows (and is no valid Parquet file): it adds nothing.
+        listed = [part for part in await list_dataset_parts(store, address) if part.size > 0]
+        parts = [_Part(part.key, part.format, await store.get(address.bucket, part.key)) for part in listed]
+    except DatasetError as exc:
+        raise DatasetUnreadable(str(exc)) from exc
+    except ObjectStoreError as exc:
         raise DatasetUnreadable(f"{table}: cannot be read: {exc}") from exc
-    if len({part.fmt for part in parts}) > 1:
-        raise DatasetUnreadable(f"{table}: parts mix formats")
     return GoalsDataset(table, parts)
-
-
-async def _part_keys(s3: Any, address: DatasetAddress) -> list[str]:
-    if not address.key.endswith("/"):
-        try:
-            await s3.head_object(Bucket=address.bucket, Key=address.key)
-            return [address.key]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-    prefix = address.key if address.key.endswith("/") else address.key + "/"
-    keys = []
-    paginator = s3.get_paginator("list_objects_v2")
-    async for page in paginator.paginate(Bucket=address.bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            name = item["Key"].rsplit("/", 1)[-1]
-            # Marker files (_SUCCESS, .crc) written by dataset tools are not parts.
-            if item["Size"] > 0 and not name.startswith(("_", ".")):
-                keys.append(item["Key"])
-    if not keys:
-        raise DatasetUnreadable(f"s3://{address.bucket}/{address.key}: no such dataset")
-    return sorted(keys)
 
 
 # -- CSV / JSONL decoding (small, untyped formats: decoded in Python once) ---------------------
