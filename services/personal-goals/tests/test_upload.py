@@ -267,8 +267,19 @@ async def test_the_database_rejects_overlapping_goals_whoever_inserts_them(db: a
         await db.execute(insert, "b", T0 + DAY, T0 + 5 * DAY)
 
 
-async def test_concurrent_writers_cannot_both_commit_overlapping_goals(pg_dsn: str, db: asyncpg.Pool) -> None:
+async def _waits_for_commit_then_overlaps(write: Any, commit: Any) -> None:
+    """`write` (an overlapping INSERT) must block until `commit()` and then be refused."""
     import asyncio
+
+    blocked = asyncio.ensure_future(write)
+    await asyncio.sleep(0.2)
+    assert not blocked.done(), "a goal writer must wait for the other writer's commit"
+    await commit()
+    with pytest.raises(asyncpg.ExclusionViolationError):
+        await blocked
+
+
+async def test_concurrent_writers_cannot_both_commit_overlapping_goals(pg_dsn: str, db: asyncpg.Pool) -> None:
 
     await db.execute("INSERT INTO selections (selection_id) VALUES ('s')")
     insert = """INSERT INTO goals (goal_id, selection_id, yandex_uid, application, conditions, bonus, starts_at, expires_at)
@@ -282,12 +293,9 @@ async def test_concurrent_writers_cannot_both_commit_overlapping_goals(pg_dsn: s
         await first_tx.start()
         await second_tx.start()
         await first.execute(insert, "a", T0, T0 + 2 * DAY)
-        blocked = asyncio.ensure_future(second.execute(insert, "b", T0 + DAY, T0 + 3 * DAY))
-        await asyncio.sleep(0.2)
-        assert not blocked.done(), "the second writer must wait for the first to commit"
-        await first_tx.commit()
-        with pytest.raises(asyncpg.ExclusionViolationError):
-            await blocked
+        await _waits_for_commit_then_overlaps(
+            second.execute(insert, "b", T0 + DAY, T0 + 3 * DAY), first_tx.commit
+        )
         await second_tx.rollback()
     finally:
         await first.close()
@@ -301,7 +309,6 @@ async def test_a_loading_chunk_keeps_other_goal_writers_out_until_it_commits(
     """The loader checks its chunk under the trigger's lock and skips the trigger's probe; a writer
     racing it must still wait for the chunk's commit and then be checked against its goals, and the
     bypass must end with the chunk's transaction."""
-    import asyncio
 
     import pyarrow as pa
 
@@ -325,12 +332,9 @@ async def test_a_loading_chunk_keeps_other_goal_writers_out_until_it_commits(
         await transaction.start()
         counts = await load_chunk(loader, table, chunk_csv(chunk))
         assert [(c.loaded, c.skipped) for c in counts] == [(1, 0)]
-        racing = asyncio.ensure_future(other.execute(insert, "racing", T0 + DAY, T0 + 3 * DAY))
-        await asyncio.sleep(0.2)
-        assert not racing.done(), "a goal writer must wait for the loading chunk to commit"
-        await transaction.commit()
-        with pytest.raises(asyncpg.ExclusionViolationError):
-            await racing
+        await _waits_for_commit_then_overlaps(
+            other.execute(insert, "racing", T0 + DAY, T0 + 3 * DAY), transaction.commit
+        )
         # The bypass was the chunk transaction's only: the same connection is checked again.
         with pytest.raises(asyncpg.ExclusionViolationError):
             await loader.execute(insert, "after", T0 + DAY, T0 + 2 * DAY)
