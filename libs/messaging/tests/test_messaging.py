@@ -426,6 +426,29 @@ async def test_unroutable_message_stays_in_the_outbox_for_a_later_retry(
     assert relay.published == 0
 
 
+async def test_a_message_unroutable_on_every_attempt_is_parked_with_its_reason(
+    pool: asyncpg.Pool, service: str, amqp_url: str
+) -> None:
+    async with pool.acquire() as conn:
+        await enqueue_task(conn, service, "report", "r-1", CountDown(remaining=0))
+    relay = OutboxRelay(pool, amqp_url, schema=SCHEMA, max_publish_attempts=2)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        assert await relay.relay_batch(channel) == (1, 0)  # attempt 1: postponed
+        assert await relay.relay_batch(channel) == (0, 0)  # not due yet
+        await pool.execute("UPDATE outbox SET available_at = now()")
+        assert await relay.relay_batch(channel) == (1, 0)  # attempt 2: the last one
+
+    assert await count(pool, "SELECT count(*) FROM outbox") == 0
+    parked = await pool.fetchrow("SELECT queue, type, reason FROM parked_messages")
+    assert parked is not None
+    assert parked["queue"] == "outbox"
+    assert parked["type"] == f"{service}.task.report"
+    assert "unroutable" in parked["reason"] and "after 2 publish attempts" in parked["reason"]
+    assert relay.published == 0
+
+
 async def test_broker_ready_reports_reachability(amqp_url: str) -> None:
     assert await broker_ready(amqp_url)
     assert not await broker_ready("amqp://guest:guest@127.0.0.1:1/", within=1.0)

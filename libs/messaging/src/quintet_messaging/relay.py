@@ -4,6 +4,11 @@ Several relays may run against one outbox (one per worker process): rows are cla
 `FOR UPDATE SKIP LOCKED`, and a row is deleted in the claiming transaction only after the broker
 confirmed it. A row whose publish failed (connection lost, nack, timeout) is left in place and
 published again later, so delivery is at least once; consumers absorb duplicates in their inbox.
+
+A row the broker returns as unroutable (no queue bound to its routing key yet: a consumer that has
+not started, or a typo) is retried with exponential backoff (1 s doubling, at most 5 minutes apart);
+after `max_publish_attempts` (default 12, about 20 minutes) it leaves the outbox for
+`parked_messages` (queue `outbox`) with the reason, in the same transaction.
 """
 
 from __future__ import annotations
@@ -43,6 +48,18 @@ SET publish_attempts = publish_attempts + 1,
     available_at = now() + least(interval '1 second' * power(2, publish_attempts), interval '5 minutes')
 WHERE id = ANY($1::bigint[])
 """
+_PARK_UNROUTABLE = """
+WITH parked AS (
+    DELETE FROM outbox WHERE id = ANY($1::bigint[]) AND publish_attempts + 1 >= $2
+    RETURNING message_id, message_type, exchange, routing_key, body, headers, publish_attempts
+)
+INSERT INTO parked_messages (queue, message_id, type, reason, body, headers)
+SELECT 'outbox', message_id, message_type,
+       format('unroutable: no queue bound to %s on exchange %s after %s publish attempts',
+              routing_key, exchange, publish_attempts + 1),
+       body, headers
+FROM parked
+"""
 _NEXT_DUE = "SELECT extract(epoch FROM min(available_at) - now())::float8 FROM outbox"
 
 
@@ -78,8 +95,12 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         reconnect_interval: float = 1.0,
+        max_publish_attempts: int = 12,
     ) -> None:
+        if max_publish_attempts < 1:
+            raise ValueError("max_publish_attempts must be >= 1")
         self.pool = pool
+        self.max_publish_attempts = max_publish_attempts
         self.amqp_url = amqp_url
         self.schema = schema
         self.batch_size = batch_size
@@ -188,8 +209,13 @@ class OutboxRelay:
             if sent:
                 await conn.execute(_DELETE, sent)
             if returned:
-                log.warning("outbox messages unroutable, postponed", count=len(returned))
-                await conn.execute(_POSTPONE, returned, "unroutable (returned by broker)")
+                parked = await conn.execute(_PARK_UNROUTABLE, returned, self.max_publish_attempts)
+                parked_count = int(parked.rsplit(" ", 1)[1])  # "INSERT 0 <n>"
+                if parked_count:
+                    log.error("outbox messages unroutable too often, parked", count=parked_count)
+                if len(returned) > parked_count:
+                    log.warning("outbox messages unroutable, postponed", count=len(returned) - parked_count)
+                    await conn.execute(_POSTPONE, returned, "unroutable (returned by broker)")
             if failed:
                 log.warning("outbox publish failed, will retry", failed=failed, sent=len(sent))
             log.debug("outbox batch", sent=len(sent), seconds=round(time.perf_counter() - started, 4))
