@@ -33,6 +33,7 @@ from quintet_messaging import (
     publish_event,
     task_type,
 )
+from quintet_messaging.topology import DELIVERY_LIMIT
 
 SCHEMA = "msgtest"
 FAST_TIERS = [timedelta(seconds=0.2), timedelta(seconds=0.4)]
@@ -300,6 +301,63 @@ async def test_task_failing_every_attempt_is_parked_with_its_reason(
     [message] = await _parked(amqp_url, service)
     assert message.headers[HEADER_TASK_ID] == "r-1"
     assert "failed 3 attempt(s)" in str(message.headers[HEADER_PARK_REASON])
+
+
+async def test_a_message_crashing_its_consumers_is_parked_before_the_broker_drops_it(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    """Consumers that die while handling a message return it unsettled; the quorum queue counts the
+    returns (x-delivery-count) and past its limit dead-letters it without a record. The worker parks
+    it itself one return before that: parked_messages row, parked queue, on_parked."""
+    handled: list[str] = []
+
+    async def handle(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
+        handled.append(task_id)
+
+    async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
+        await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
+
+    worker = worker_for(service, pool, amqp_url)
+    worker.on_task("report", CountDown, handle, on_parked=mark_failed)
+    async with worker:  # declares the topology
+        pass
+    assert worker.topology is not None
+    envelope = Envelope[CountDown](
+        type=task_type(service, "report"), producer=service, payload=CountDown(remaining=0)
+    )
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                envelope.model_dump_json().encode(),
+                message_id=str(envelope.message_id),
+                type=envelope.type,
+                headers={HEADER_TASK_ID: "r-1"},
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            worker.topology.work_queue,
+        )
+        queue = await channel.get_queue(worker.topology.work_queue, ensure=False)
+        returns = 0
+        while returns < DELIVERY_LIMIT - 1:  # a crashing consumer, DELIVERY_LIMIT - 1 times over
+            message = await queue.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.01)
+                continue
+            await message.nack(requeue=True)
+            returns += 1
+
+    async with worker:
+        await wait_until(lambda: _has_rows(pool, "failed_work"))
+
+    assert handled == []
+    [failed] = await pool.fetch("SELECT subject, reason FROM failed_work")
+    assert failed["subject"] == "r-1"
+    assert f"returned to the queue unsettled {DELIVERY_LIMIT - 1} times" in failed["reason"]
+    assert await count(pool, "SELECT count(*) FROM parked_messages WHERE task_id = 'r-1'") == 1
+    [parked] = await _parked(amqp_url, service)
+    assert parked.headers[HEADER_TASK_ID] == "r-1"
 
 
 async def _has_rows(pool: asyncpg.Pool, table: str) -> bool:

@@ -7,7 +7,8 @@
 - `<service>.work.wait.<seconds>s` (one per delay tier): fixed `x-message-ttl`, dead-lettered back
   to `<service>.work`. A failed message is republished here with `x-attempt` incremented.
 - `<service>.work.parked` (quorum): messages given up on, with `x-park-reason`. The work queue's
-  `x-delivery-limit` also dead-letters here, as a safety net for messages that crash the consumer.
+  `x-delivery-limit` also dead-letters here, as a safety net for messages that crash the consumer;
+  the worker parks such a message itself one return earlier, so it is recorded like any other.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from quintet_contracts import Envelope, EventSpec
 from quintet_messaging.outbox import task_type
 from quintet_messaging.relay import OutboxRelay, connect
 from quintet_messaging.topology import (
+    DELIVERY_LIMIT,
     HEADER_ATTEMPT,
     HEADER_PARK_REASON,
     HEADER_REQUEST_ID,
@@ -81,7 +82,8 @@ SET next_run_at = to_timestamp((floor(extract(epoch FROM now()) / $3::float8) + 
 WHERE name = $1 AND next_run_at <= now()
 RETURNING next_run_at
 """
-_BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
+HEADER_DELIVERY_COUNT = "x-delivery-count"  # set by quorum queues: returns of this message so far
+_BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", HEADER_DELIVERY_COUNT)
 
 
 @dataclass(frozen=True)
@@ -438,6 +440,16 @@ class Worker:
             return None
         if route.kind == "task" and task_id is None:
             await self._park(message, route, None, None, f"task message without {HEADER_TASK_ID} header")
+            return None
+        returned = int(_header_text(headers.get(HEADER_DELIVERY_COUNT)) or 0)
+        if returned >= DELIVERY_LIMIT - 1:
+            # The broker would dead-letter it at its next return, unrecorded: park it ourselves, with
+            # a reason and on_parked, instead of handling it once more.
+            reason = (
+                f"returned to the queue unsettled {returned} times (a consumer crashed or lost its "
+                "connection while handling it each time)"
+            )
+            await self._park(message, route, envelope, task_id, reason)
             return None
         return _Delivery(message, route, envelope, task_id)
 
