@@ -22,7 +22,6 @@ import os
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
@@ -30,8 +29,9 @@ import structlog
 from pydantic import BaseModel
 
 from quintet_contracts import Envelope, EventSpec
-from quintet_db import create_pool, migrate
+from quintet_db import create_pool
 from quintet_messaging import MIGRATIONS_DIR, OutboxRelay, Worker, publish_events_many
+from quintet_testing.infra import DatabaseFactory
 
 PG_DSN = os.environ.get("QUINTET_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("QUINTET_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -42,11 +42,6 @@ SCHEMA = "bench"
 
 class Tick(BaseModel):
     n: int
-
-
-def with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
 
 
 async def baseline(amqp_url: str, queue_name: str, count: int) -> float:
@@ -167,13 +162,10 @@ async def two_processes(pool: asyncpg.Pool, dsn: str, amqp_url: str, service: st
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    database = f"qbench_{uuid.uuid4().hex[:10]}"
     service = f"bench{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_DSN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
+    databases = DatabaseFactory(PG_DSN)
     try:
-        dsn = with_database(PG_DSN, database)
-        await asyncio.to_thread(migrate, dsn, SCHEMA, [MIGRATIONS_DIR])
+        dsn = await databases.migrated(SCHEMA, [MIGRATIONS_DIR])
         pool = await create_pool(dsn, SCHEMA, max_size=10)
         try:
             base = await baseline(AMQP_URL, f"{service}.baseline", EVENTS)
@@ -184,8 +176,7 @@ async def main() -> None:
         finally:
             await pool.close()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        await databases.drop_all()
     print(f"BENCH outbox {ours:.0f} events/s baseline={base:.0f} events/s ratio={ours / base:.2f}")
     print(f"BENCH outbox-1proc {single:.0f} events/s baseline={base:.0f} events/s ratio={single / base:.2f}")
 

@@ -37,10 +37,10 @@ from personal_goals.settings import Settings
 from personal_goals.storage.chunk_loader import chunk_csv
 from personal_goals.storage.dataset import canonical_chunk
 from personal_goals.worker import build_worker
-from quintet_db import create_pool, migrate
+from quintet_db import create_pool
 from quintet_s3.store import s3_client
 from quintet_testing.http import api_client, bearer
-from quintet_testing.infra import VirtualHost, start_moto_server, with_database
+from quintet_testing.infra import DatabaseFactory, VirtualHost, start_moto_server
 
 GOALS = int(os.environ.get("BENCH_GOALS", "1000000"))
 CHUNK_SIZE = int(os.environ.get("BENCH_CHUNK_SIZE", "10000"))  # the service default
@@ -82,24 +82,6 @@ def generate_goals(count: int) -> pa.Table:
     order = list(range(count))
     random.Random(42).shuffle(order)
     return table.take(pa.array(order))
-
-
-async def create_database(server_dsn: str) -> tuple[str, str]:
-    name = f"bench_goals_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, with_database(server_dsn, name)
-
-
-async def drop_database(server_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def bind_event_consumer(amqp_url: str) -> None:
@@ -235,9 +217,9 @@ async def main() -> None:
         moto, endpoint = start_moto_server()
     vhost = VirtualHost(os.environ.get("QUINTET_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
     amqp_url = vhost.create()
-    name, dsn = await create_database(server_dsn)
+    databases = DatabaseFactory(server_dsn)
     try:
-        await asyncio.to_thread(migrate, dsn, SCHEMA, MIGRATION_SOURCES)
+        dsn = await databases.migrated(SCHEMA, MIGRATION_SOURCES)
         settings = Settings(
             pg_dsn=dsn,
             amqp_url=amqp_url,
@@ -271,7 +253,7 @@ async def main() -> None:
         if ours < 50_000:
             print(f"  goal missed: {ours:.0f} goals/s < 50,000 goals/s", file=sys.stderr)
     finally:
-        await drop_database(server_dsn, name)
+        await databases.drop_all()
         vhost.delete()
         if moto is not None:
             moto.terminate()

@@ -15,16 +15,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import structlog
 
-from quintet_db import create_pool, migrate
+from quintet_db import create_pool
 from quintet_runtime import DEV_JWT_SECRET
-from quintet_testing.infra import free_port, start_moto_server
+from quintet_testing.infra import DatabaseFactory, free_port, start_moto_server
 from quintet_web import mint_token
 from segments import SCHEMA, segmentation
 from segments.migrations import MIGRATION_SOURCES
@@ -39,29 +36,10 @@ LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "8"))
 HERE = Path(__file__).resolve().parent
 
 
-def with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"bench_segments_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_DSN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    dsn = with_database(PG_DSN, name)
-    await asyncio.to_thread(migrate, dsn, SCHEMA, MIGRATION_SOURCES)
-    return name, dsn
-
-
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+async def migrated_database() -> tuple[DatabaseFactory, str]:
+    """A fresh migrated database; `drop_all()` on the factory removes it."""
+    databases = DatabaseFactory(PG_DSN)
+    return databases, await databases.migrated(SCHEMA, MIGRATION_SOURCES)
 
 
 def bench_line(name: str, value: float, unit: str, baseline: float, ratio: float, note: str = "") -> None:
@@ -70,7 +48,7 @@ def bench_line(name: str, value: float, unit: str, baseline: float, ratio: float
 
 
 async def register_and_rollout() -> None:
-    name, dsn = await create_database()
+    databases, dsn = await migrated_database()
     pool = await create_pool(dsn, SCHEMA, min_size=1, max_size=4)
     try:
         started = time.perf_counter()
@@ -138,7 +116,7 @@ async def register_and_rollout() -> None:
         bench_line("segments-rollout-1m", ours, "s", baseline, baseline / ours)
     finally:
         await pool.close()
-        await drop_database(name)
+        await databases.drop_all()
 
 
 def load(url: str, token: str, mode: str) -> dict[str, float]:
@@ -179,7 +157,7 @@ def wait_for_health(base: str, api: subprocess.Popen[bytes]) -> None:
 
 
 async def get_throughput_and_latency() -> None:
-    name, dsn = await create_database()
+    databases, dsn = await migrated_database()
     pool = await create_pool(dsn, SCHEMA, min_size=1, max_size=4)
     moto, s3_endpoint = start_moto_server()
     api: subprocess.Popen[bytes] | None = None
@@ -238,7 +216,7 @@ async def get_throughput_and_latency() -> None:
         moto.terminate()
         moto.wait(timeout=10)
         await pool.close()
-        await drop_database(name)
+        await databases.drop_all()
 
 
 async def main() -> None:
