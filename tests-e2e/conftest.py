@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,8 +72,39 @@ def stack(stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials) 
             time.sleep(0.5)
         yield Stack(gateway=gateway, s3_endpoint=s3_endpoint, env=env)
     finally:
+        # Ctrl-C: the runner must stop every process it started and exit cleanly.
+        children = _children(process.pid)
+        assert len(children) >= 2 * len(present_services()) + 1, children  # api + worker each, gateway
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            returncode = process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            raise AssertionError("the stack did not stop within 30 s of Ctrl-C") from None
+        assert returncode == 0, f"the stack exited with {returncode} on Ctrl-C"
+        ports = [gateway_port] + [int(env[f"{s.env_prefix}PORT"]) for s in present_services()]
+        still_listening = [port for port in ports if _listening(port)]
+        assert not still_listening, f"ports still answering after Ctrl-C: {still_listening}"
+        survivors = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        assert not survivors, f"processes still running after Ctrl-C: {survivors}"
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (apis, workers, gateway, local S3), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
