@@ -136,8 +136,8 @@ async def test_every_rollout_membership_is_in_the_history_and_published(
 
 @pytest.mark.parametrize(
     "user_ids",
-    [[0], [-5], ["x"], [2**63], list(range(1, 100_002))],
-    ids=["zero", "negative", "text", "too-big", "too-many"],
+    [[0], [-5], ["x"], ["5"], [True], [3.0], [2**63], list(range(1, 100_002))],
+    ids=["zero", "negative", "text", "digits-as-text", "boolean", "float", "too-big", "too-many"],
 )
 async def test_registering_bad_user_ids_is_rejected(client: Any, user_ids: list[Any]) -> None:
     error = await expect_error(
@@ -157,3 +157,75 @@ async def test_a_segment_created_while_users_register_covers_them_by_the_same_ru
     salt = await db.fetchval("SELECT salt FROM segments WHERE slug = 'RACING'")
     expected = await db.fetch("SELECT user_id FROM users WHERE rollout_bucket($1, user_id) < 4000", salt)
     assert await members(db, "RACING") == {r["user_id"] for r in expected}
+
+
+async def test_concurrent_registrations_of_overlapping_ids_both_succeed(
+    client: Any, db: asyncpg.Pool
+) -> None:
+    """Both calls insert the shared ids; in different orders they could deadlock (a 500 for one)."""
+    for round_ in range(3):
+        base = round_ * 100_000
+        first, second = await asyncio.gather(
+            client.post(
+                "/api/v1/users", json={"user_ids": list(range(base + 1, base + 30_001))}, headers=WRITE
+            ),
+            client.post(
+                "/api/v1/users", json={"user_ids": list(range(base + 10_001, base + 60_001))}, headers=WRITE
+            ),
+        )
+        assert (first.status, second.status) == (200, 200), (await first.text(), await second.text())
+    assert await db.fetchval("SELECT count(*) FROM users") == 3 * 60_000
+
+
+async def _user_in_buckets(db: asyncpg.Pool, slug: str, low: int, high: int) -> int:
+    user_id = await db.fetchval(
+        """SELECT u.user_id FROM users u, segments s
+           WHERE s.slug = $1 AND rollout_bucket(s.salt, u.user_id) >= $2 AND rollout_bucket(s.salt, u.user_id) < $3
+           ORDER BY u.user_id LIMIT 1""",
+        slug,
+        low,
+        high,
+    )
+    assert user_id is not None
+    return int(user_id)
+
+
+@pytest.mark.parametrize("swept", [False, True], ids=["before-the-sweep", "after-the-sweep"])
+async def test_growing_does_not_bring_back_a_member_whose_ttl_ended(
+    register: Any,
+    create_segment: Any,
+    update_user: Any,
+    user_segments: Any,
+    client: Any,
+    db: asyncpg.Pool,
+    swept: bool,
+) -> None:
+    from segments import segmentation
+
+    await register(list(range(1, 401)))
+    await create_segment("ttl", percent=50)
+    member = await _user_in_buckets(db, "TTL", 0, 5_000)
+    await update_user(member, [{"slug": "ttl", "ttl_seconds": 1}])
+    await asyncio.sleep(1.1)
+    if swept:
+        await segmentation.expire_memberships(db)
+    await expect(await client.patch("/api/v1/segment/ttl", json={"percent": 60}, headers=WRITE), 200)
+    assert await user_segments(member) == []
+    assert (await history(db, member))[-1] == (member, "TTL", "delete", "ttl")
+
+
+async def test_growing_covers_a_user_whose_expired_membership_is_not_swept_yet(
+    register: Any, create_segment: Any, update_user: Any, user_segments: Any, client: Any, db: asyncpg.Pool
+) -> None:
+    await register(list(range(1, 401)))
+    await create_segment("grow", percent=50)
+    joining = await _user_in_buckets(db, "GROW", 5_000, 6_000)
+    await update_user(joining, [{"slug": "grow", "ttl_seconds": 1}])
+    await asyncio.sleep(1.1)  # expired; no worker runs here, so nothing swept it
+    await expect(await client.patch("/api/v1/segment/grow", json={"percent": 60}, headers=WRITE), 200)
+    assert await user_segments(joining) == ["GROW"]
+    assert [(op, reason) for _, _, op, reason in await history(db, joining)] == [
+        ("add", "manual"),
+        ("delete", "ttl"),
+        ("add", "rollout"),
+    ]

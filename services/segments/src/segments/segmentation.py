@@ -58,7 +58,7 @@ async def create_segment(pool: asyncpg.Pool, slug: str, buckets: int) -> tuple[S
         added = 0
         if buckets > 0:
             added = await memberships_sql.grow_rollout(
-                conn, row["id"], slug, row["salt"], buckets, current_request_id()
+                conn, row["id"], slug, row["salt"], 0, buckets, current_request_id()
             )
         segment = _segment(row)
         await publish_event(
@@ -80,7 +80,12 @@ async def change_rollout(pool: asyncpg.Pool, slug: str, buckets: int) -> Segment
             raise SegmentsNotFound([slug])
         request_id = current_request_id()
         if buckets > row["rollout_buckets"]:
-            await memberships_sql.grow_rollout(conn, row["id"], slug, row["salt"], buckets, request_id)
+            # A membership whose TTL passed but is not swept yet would block a user of the added
+            # range from joining: end those first, so the outcome never depends on the sweep's timing.
+            await memberships_sql.expire_memberships(conn, request_id, segment_id=row["id"])
+            await memberships_sql.grow_rollout(
+                conn, row["id"], slug, row["salt"], row["rollout_buckets"], buckets, request_id
+            )
         elif buckets < row["rollout_buckets"]:
             await memberships_sql.shrink_rollout(conn, row["id"], slug, row["salt"], buckets, request_id)
         row = await segments_sql.set_rollout_buckets(conn, row["id"], buckets)

@@ -36,7 +36,10 @@ async def register_users(
     row = await conn.fetchrow(
         f"""
         WITH new_users AS (
+            -- In key order: concurrent registrations of overlapping ids then wait for each other
+            -- in one order instead of deadlocking (hash-distinct order differs per call).
             INSERT INTO users (user_id) SELECT DISTINCT user_id FROM ({source_sql}) AS source
+            ORDER BY user_id
             ON CONFLICT DO NOTHING RETURNING user_id
         ), added AS (
             INSERT INTO memberships (user_id, segment_id, source, started_at)
@@ -64,16 +67,24 @@ async def lock_user(conn: asyncpg.Connection, user_id: int) -> None:
 
 
 async def grow_rollout(
-    conn: asyncpg.Connection, segment_id: int, slug: str, salt: str, buckets: int, request_id: str | None
+    conn: asyncpg.Connection,
+    segment_id: int,
+    slug: str,
+    salt: str,
+    from_buckets: int,
+    buckets: int,
+    request_id: str | None,
 ) -> int:
-    """Every known user whose bucket is below `buckets` and who has not opted out joins."""
+    """Every known user whose bucket is in the added range [from_buckets, buckets) and who has not
+    opted out joins. Users of the range the rollout already covered are not looked at again: one
+    who is not a member there left it (TTL, segment membership ended) and stays out."""
     return int(
         await conn.fetchval(
             f"""
             WITH added AS (
                 INSERT INTO memberships (user_id, segment_id, source, started_at)
                 SELECT u.user_id, $1, 'rollout', statement_timestamp() FROM users u
-                WHERE rollout_bucket($3, u.user_id) < $4
+                WHERE rollout_bucket($3, u.user_id) < $4 AND rollout_bucket($3, u.user_id) >= $6
                   AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.segment_id = $1 AND o.user_id = u.user_id)
                 ON CONFLICT DO NOTHING RETURNING user_id
             ), changed AS (
@@ -87,6 +98,7 @@ async def grow_rollout(
             salt,
             buckets,
             request_id,
+            from_buckets,
         )
     )
 
@@ -143,9 +155,12 @@ async def end_segment_memberships(
 
 
 async def expire_memberships(
-    conn: asyncpg.Connection, request_id: str | None, user_id: int | None = None
+    conn: asyncpg.Connection,
+    request_id: str | None,
+    user_id: int | None = None,
+    segment_id: int | None = None,
 ) -> int:
-    """End memberships whose TTL passed, stamped at their expiry (all users, or one)."""
+    """End memberships whose TTL passed, stamped at their expiry (all, one user's or one segment's)."""
     return int(
         await conn.fetchval(
             f"""
@@ -154,6 +169,7 @@ async def expire_memberships(
                 -- ending the same memberships; whichever commits first records the expiry.
                 SELECT user_id, segment_id FROM memberships
                 WHERE expires_at <= statement_timestamp() AND ($2::bigint IS NULL OR user_id = $2)
+                  AND ($3::bigint IS NULL OR segment_id = $3)
                 FOR UPDATE SKIP LOCKED
             ), removed AS (
                 DELETE FROM memberships m USING due
@@ -167,6 +183,7 @@ async def expire_memberships(
             """,
             request_id,
             user_id,
+            segment_id,
         )
     )
 
