@@ -19,7 +19,10 @@ def test_slugs_are_normalised_to_upper_case(raw: str, slug: str) -> None:
     assert rules.normalise_slug(raw) == slug
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "A" * 129, "with space", "кириллица", "a/b", "a:b"])
+@pytest.mark.parametrize(
+    "raw",
+    ["", "   ", "A" * 129, "with space", "кириллица", "a/b", "a:b", "ı", "\ufb00"],  # ı→I, ﬀ→FF
+)
 def test_a_malformed_slug_is_rejected_naming_the_field(raw: str) -> None:
     with pytest.raises(rules.RuleViolation) as info:
         rules.normalise_slug(raw, "segments_to_add.0")
@@ -77,8 +80,9 @@ def test_expiry_is_absolute_or_relative_to_now(
         (None, 0),
         (NOW + timedelta(days=1), 60),
         (datetime(2030, 1, 1), None),
+        (NOW + timedelta(days=101 * 365), None),
     ],
-    ids=["now", "past", "zero-ttl", "both", "naive"],
+    ids=["now", "past", "zero-ttl", "both", "naive", "beyond-100-years"],
 )
 def test_an_expiry_not_in_the_future_is_rejected(expires_at: datetime | None, ttl: int | None) -> None:
     with pytest.raises(rules.RuleViolation):
@@ -114,6 +118,8 @@ def test_report_periods_are_half_open(
     ("period", "start", "end"),
     [
         ("2023-13", None, None),
+        ("9999-12", None, None),
+        ("0000-01", None, None),
         ("2023-8", None, None),
         ("août", None, None),
         (None, None, None),

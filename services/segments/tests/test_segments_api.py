@@ -40,6 +40,7 @@ async def test_a_segment_is_created_with_its_slug_upper_cased(
         ({"slug": "X", "percent": 101}, "percent"),
         ({"slug": "X", "percent": -0.5}, "percent"),
         ({"slug": "X", "percent": "many"}, "percent"),
+        ({"slug": "X", "percent": True}, "percent"),
         ({"slug": "X", "selection": 2}, "selection"),
         ({"slug": "X", "percent": 10, "selection": 0.1}, "percent"),
         ({"slug": "X", "colour": "red"}, "colour"),

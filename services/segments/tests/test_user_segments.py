@@ -82,6 +82,11 @@ IN_FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         ({"segments_to_add": [{"slug": "a", "expires_at": "tomorrow"}]}, "segments_to_add.0"),
         ({"segments_to_add": [{"slug": "a", "ttl_seconds": 10**18}]}, "segments_to_add.0"),
         ({"segments_to_add": [{"slug": "a", "expires_at": "9999-12-31T23:59:59"}]}, "segments_to_add.0"),
+        (
+            {"segments_to_add": [{"slug": "a", "expires_at": "9999-12-31T23:59:59-23:59"}]},
+            "segments_to_add.0",
+        ),
+        ({"segments_to_add": [{"slug": "a", "ttl_seconds": True}]}, "segments_to_add.0"),
         ({"segments_to_add": ["bad slug"]}, "segments_to_add.0"),
         ({"segments_to_add": "a"}, "segments_to_add"),
         ({"segments_to_delete": [{"slug": "a"}]}, "segments_to_delete.0"),
@@ -97,7 +102,9 @@ async def test_a_bad_update_is_rejected_naming_the_field_and_changes_nothing(
     assert await user_segments(7) == []
 
 
-@pytest.mark.parametrize("user_id", ["0", "-1", "abc", "1.5", str(2**63), "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "user_id", ["0", "-1", "abc", "1.5", "5.0", "+6", "1_000", "%207", str(2**63), "99999999999999999999999"]
+)
 async def test_a_user_id_must_be_a_positive_64_bit_integer(client: Any, user_id: str) -> None:
     for response in (
         await client.get(f"/api/v1/segments/user/{user_id}", headers=READ),

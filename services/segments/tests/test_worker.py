@@ -170,9 +170,10 @@ async def test_a_report_is_pending_until_the_worker_builds_it(client: Any) -> No
     assert (await response.json())["status"] == "pending"
 
 
-async def test_an_unknown_report_is_not_found(client: Any) -> None:
+@pytest.mark.parametrize("report_id", [str(uuid.uuid4()), "not-a-uuid"], ids=["unknown", "malformed"])
+async def test_an_unknown_report_is_not_found(client: Any, report_id: str) -> None:
     await expect_error(
-        await client.get(f"/api/v1/reports/{uuid.uuid4()}", headers=READ), 404, "report_not_found"
+        await client.get(f"/api/v1/reports/{report_id}", headers=READ), 404, "report_not_found"
     )
 
 

@@ -6,11 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 
-from segments.domain.rules import MAX_USER_ID
+from segments.domain.rules import MAX_TTL, MAX_USER_ID
 
 _USER_ID = Field(gt=0, le=MAX_USER_ID, description="positive 64-bit user id")
+
+
+def _digits_only(value: object) -> object:
+    """A user id in a path is written in decimal digits: not "5.0", "+6", "1_000" or " 7"."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a positive integer written in digits")
+    return value
 
 
 class _Strict(BaseModel):
@@ -19,15 +26,17 @@ class _Strict(BaseModel):
 
 class CreateSegmentRequest(_Strict):
     slug: str = Field(min_length=1, max_length=128, description="normalised to upper case; A-Z 0-9 _ - .")
-    percent: float | None = Field(None, ge=0, le=100, description="sticky rollout over every known user")
-    selection: float | None = Field(
+    percent: StrictFloat | None = Field(
+        None, ge=0, le=100, description="sticky rollout over every known user"
+    )
+    selection: StrictFloat | None = Field(
         None, ge=0, le=1, description="the seed's rollout share 0..1 (= percent/100)"
     )
 
 
 class ChangeRolloutRequest(_Strict):
-    percent: float | None = Field(None, ge=0, le=100)
-    selection: float | None = Field(None, ge=0, le=1)
+    percent: StrictFloat | None = Field(None, ge=0, le=100)
+    selection: StrictFloat | None = Field(None, ge=0, le=1)
 
 
 class SegmentPath(BaseModel):
@@ -43,8 +52,11 @@ class Segment(BaseModel):
 class SegmentToAdd(_Strict):
     slug: str = Field(min_length=1, max_length=128)
     expires_at: datetime | None = Field(None, description="the membership ends then (must be in the future)")
-    ttl_seconds: int | None = Field(
-        None, gt=0, le=100 * 365 * 86400, description="the membership ends this many seconds from now"
+    ttl_seconds: StrictInt | None = Field(
+        None,
+        gt=0,
+        le=int(MAX_TTL.total_seconds()),
+        description="the membership ends this many seconds from now",
     )
 
 
@@ -54,11 +66,11 @@ class UpdateUserSegmentsRequest(_Strict):
 
 
 class UserPath(BaseModel):
-    user_id: int = _USER_ID
+    user_id: Annotated[int, BeforeValidator(_digits_only)] = _USER_ID
 
 
 class RegisterUsersRequest(_Strict):
-    user_ids: list[Annotated[int, _USER_ID]] = Field(
+    user_ids: list[Annotated[StrictInt, _USER_ID]] = Field(
         max_length=100_000, description="up to 100,000 positive 64-bit ids per call"
     )
 
@@ -82,7 +94,7 @@ class ReportAccepted(BaseModel):
 
 
 class ReportPath(BaseModel):
-    report_id: uuid.UUID
+    report_id: str = Field(description="the report id (a UUID) from the report request's answer")
 
 
 class ReportPending(BaseModel):

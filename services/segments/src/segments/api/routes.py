@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from aiohttp import web
 
@@ -214,7 +215,11 @@ async def request_report(request: web.Request, *, path: UserPath, query: ReportQ
     errors=(404, 409),
 )
 async def get_report(request: web.Request, *, path: ReportPath) -> web.StreamResponse:
-    report = await reports_sql.get_report(request.app[PG_POOL], path.report_id)
+    try:
+        report_id = uuid.UUID(path.report_id)
+    except ValueError:
+        report_id = None  # never issued by us: as unknown as any other id
+    report = None if report_id is None else await reports_sql.get_report(request.app[PG_POOL], report_id)
     if report is None:
         raise NotFound(f"report {path.report_id} does not exist", code="report_not_found")
     if report["status"] == "failed":
@@ -224,7 +229,7 @@ async def get_report(request: web.Request, *, path: ReportPath) -> web.StreamRes
             details={"reason": report["failure_reason"]},
         )
     if report["status"] == "pending":
-        pending = ReportPending(report_id=path.report_id, status="pending")
+        pending = ReportPending(report_id=report["report_id"], status="pending")
         return web.Response(status=202, text=pending.model_dump_json(), content_type="application/json")
     store = ObjectStore(request.app[S3_CLIENT])
     response = web.StreamResponse(

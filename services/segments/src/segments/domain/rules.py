@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 SLUG_PATTERN = re.compile(r"^[A-Z0-9_.\-]{1,128}$")
 BUCKETS = 10_000  # rollout granularity: 0.01 %
 MAX_USER_ID = 2**63 - 1
+MAX_TTL = timedelta(days=100 * 365)  # also bounds expires_at: beyond it timestamps overflow
 
 
 class RuleViolation(ValueError):
@@ -22,7 +23,8 @@ class RuleViolation(ValueError):
 def normalise_slug(raw: str, field: str = "slug") -> str:
     """Slugs are case-insensitive: stored and compared in upper case."""
     slug = raw.strip().upper()
-    if not SLUG_PATTERN.match(slug):
+    # ASCII only, checked before upper-casing too: "ı".upper() is "I", "ﬀ".upper() is "FF".
+    if not raw.isascii() or not SLUG_PATTERN.match(slug):
         raise RuleViolation(field, f"slug {raw!r} must be 1..128 characters of A-Z 0-9 _ - .")
     return slug
 
@@ -78,6 +80,8 @@ def expiry(
         raise RuleViolation(field, "expires_at must carry a time zone (e.g. 2030-01-01T00:00:00Z)")
     if expires_at <= now:
         raise RuleViolation(field, f"expires_at {expires_at.isoformat()} is not in the future")
+    if expires_at - now > MAX_TTL:
+        raise RuleViolation(field, f"expires_at {expires_at.isoformat()} is more than 100 years ahead")
     return expires_at
 
 
@@ -121,7 +125,7 @@ def report_period(period: str | None, start: str | None, end: str | None) -> Rep
         if start is not None or end is not None:
             raise RuleViolation("period", "give period or from/to, not both")
         match = _MONTH.match(period)
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        if not match or not 1 <= int(match.group(2)) <= 12 or not 1 <= int(match.group(1)) <= 9998:
             raise RuleViolation("period", f"period {period!r} must be YYYY-MM")
         year, month = int(match.group(1)), int(match.group(2))
         following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
