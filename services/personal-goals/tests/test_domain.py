@@ -49,6 +49,20 @@ def test_naive_and_nanosecond_parquet_timestamps_are_read_as_utc() -> None:
     assert chunk.column("error").to_pylist() == [None]
 
 
+def test_parquet_timestamps_outside_years_1_to_9999_make_the_row_malformed() -> None:
+    names = ["selection_id", "goal_id", "yandex_uid", "application", "conditions", "bonus"]
+    year_20000 = 568_000_000_000 * 1_000_000  # microseconds since 1970: about year 19969
+    raw = pa.table(
+        {name: pa.array(["{}" if name in ("conditions", "bonus") else "x"] * 2) for name in names}
+        | {
+            "starts_at": pa.array([0, 0], pa.timestamp("us", tz="UTC")),
+            "expires_at": pa.array([year_20000, 86_400_000_000], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    chunk = canonical_chunk(raw, 0, "parquet")
+    assert chunk.column("error").to_pylist() == ["invalid_timestamp:expires_at", None]
+
+
 def test_a_typed_schema_names_every_problem() -> None:
     schema = pa.schema([("goal_id", pa.int64()), ("surplus", pa.string())])
     problems = {(p.column, p.problem) for p in arrow_schema_problems(schema)}

@@ -374,3 +374,37 @@ async def test_a_prefix_of_part_files_uploads_as_one_dataset_with_rows_numbered_
         (3, "a0", "duplicate_goal_id")
     ]
     assert await _loaded_goal_ids(db) == {"a0", "a1", "a2", "b1"}
+
+
+async def test_a_skip_reason_does_not_depend_on_where_the_chunks_break(
+    put_goals: Any, upload: Any, worker: None
+) -> None:
+    """g-a is loaded by the first chunk (chunks of 4 rows here); in the second chunk it comes back for
+    another user, overlapping an earlier row of that chunk: a duplicate id first, not an overlap."""
+    rows = [goal_row("g-a", "u1", starts_at=T0)] + [goal_row(f"pad{i}", f"p{i}") for i in range(3)]
+    rows += [goal_row("g-b", "u2", starts_at=T0), goal_row("g-a", "u2", starts_at=T0 + DAY)]
+    result = await upload(await put_goals(rows))
+    assert [(s["row_index"], s["goal_id"], s["reason"]) for s in result["skipped_goals"]] == [
+        (5, "g-a", "duplicate_goal_id")
+    ]
+
+
+async def test_values_postgresql_cannot_store_skip_their_row_and_the_upload_goes_on(
+    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+) -> None:
+    bad = [
+        ({"conditions": '{"count": NaN}'}, "invalid_json:conditions"),
+        ({"bonus": '{"code": "\\u0000"}'}, "invalid_json:bonus"),
+        ({"conditions": '{"s": "\\ud800"}'}, "invalid_json:conditions"),
+        ({"yandex_uid": "u\x00"}, "invalid_text:yandex_uid"),
+        ({"selection_id": "s" * 300}, "too_long:selection_id"),
+        ({"goal_id": "g" * 257}, "too_long:goal_id"),
+    ]
+    rows = [goal_row("first", "u0")]
+    rows += [goal_row(f"bad{i}", f"b{i}") | overrides for i, (overrides, _) in enumerate(bad)]
+    rows += [goal_row("last", "u9")]
+    result = await upload(await put_goals(rows))
+    assert result["status"] == "partially_completed"
+    assert [s["reason"] for s in result["skipped_goals"]] == [reason for _, reason in bad]
+    assert await _loaded_goal_ids(db) == {"first", "last"}
+    assert [s["selection_id"] for s in result["selections"]] == ["sel-1"]  # no unusable selection

@@ -101,6 +101,16 @@ async def test_an_unusable_dataset_is_rejected(
     assert problem in {p["problem"] for p in body["details"]}
 
 
+async def test_a_csv_the_csv_reader_cannot_parse_is_a_400(client: Any, put_dataset: Any) -> None:
+    header = "selection_id,goal_id,yandex_uid,application,conditions,bonus,starts_at,expires_at"
+    data = (header + "\r" + "s,g,u,app,{},{},2030-01-01T00:00:00Z,2030-01-02T00:00:00Z\r").encode()
+    table = await put_dataset(data, ".csv")
+    body = await expect_error(
+        await client.post(VALIDATE, json={"table": table}, headers=ADMIN), 400, "invalid_dataset"
+    )
+    assert body["details"][0]["problem"] == "unreadable"
+
+
 async def test_a_missing_dataset_is_rejected(client: Any) -> None:
     response = await client.post(
         VALIDATE, json={"table": "s3://goals-datasets/nothing-here.parquet"}, headers=ADMIN

@@ -16,7 +16,12 @@ from pydantic import BaseModel
 
 from personal_goals import SERVICE
 from personal_goals.domain.dataset_schema import SchemaProblem
-from personal_goals.domain.upload import OverallUploadStatus, overall_status, selection_status_after
+from personal_goals.domain.upload import (
+    MAX_ID_LENGTH,
+    OverallUploadStatus,
+    overall_status,
+    selection_status_after,
+)
 from personal_goals.storage import uploads
 from personal_goals.storage.chunk_loader import SelectionChunkCounts, chunk_csv, load_chunk
 from personal_goals.storage.dataset import DatasetUnreadable, GoalsDataset, load_dataset
@@ -83,7 +88,9 @@ async def inspect_dataset(s3: Any, table: str) -> DatasetSummary:
             table, [{"field": "table", "problem": "empty", "message": f"{table} has no rows"}]
         )
     if not selections:
-        message = f"{table} has no row with a selection_id"
+        message = (
+            f"{table} has no row with a usable selection_id (non-blank, at most {MAX_ID_LENGTH} characters)"
+        )
         raise DatasetInvalid(table, [{"field": "selection_id", "problem": "empty", "message": message}])
     return DatasetSummary(rows, selections)
 

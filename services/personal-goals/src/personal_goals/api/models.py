@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from personal_goals.domain.upload import MAX_ID_LENGTH
+
 _TABLE = Field(
     min_length=6,
     max_length=1024,
@@ -69,12 +71,12 @@ class UploadStatusResponse(BaseModel):
 
 
 class UpdateSelectionRequest(_Strict):
-    selection_id: str = Field(min_length=1, max_length=256)
+    selection_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     status: Literal["active", "hidden"]
 
 
 class SelectionPath(BaseModel):
-    selection_id: str = Field(min_length=1, max_length=256)
+    selection_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
 class SelectionListQuery(_Strict):
@@ -100,7 +102,7 @@ class Selection(BaseModel):
 
 
 class GoalPath(BaseModel):
-    goal_id: str = Field(min_length=1, max_length=256)
+    goal_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
 class Goal(BaseModel):

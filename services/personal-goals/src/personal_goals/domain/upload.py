@@ -8,10 +8,15 @@ SelectionUploadStatus = Literal["pending", "in_progress", "complete", "failed"]
 OverallUploadStatus = Literal["in_progress", "complete", "partially_completed", "failed"]
 
 # Skip reasons decided by the upload (the dataset reader adds `missing_field:<column>`,
-# `invalid_json:<column>` and `invalid_timestamp:<column>`).
+# `invalid_json:<column>`, `invalid_timestamp:<column>`, `invalid_text:<column>` (a NUL character,
+# which PostgreSQL cannot store) and `too_long:<column>` (an id over MAX_ID_LENGTH)).
 REASON_OVERLAP = "overlap"
 REASON_DUPLICATE_GOAL_ID = "duplicate_goal_id"
 REASON_INVALID_PERIOD = "invalid_period"
+
+# Selection and goal ids are path parameters of the admin and user endpoints: one an upload stores
+# must fit there, or it could never be activated or read.
+MAX_ID_LENGTH = 256
 
 
 def selection_status_after(total_rows: int, loaded: int, skipped: int) -> SelectionUploadStatus:

@@ -129,8 +129,13 @@ UPDATE goal_upload_staging s SET verdict = 'accept'
 WHERE s.verdict IS NULL
   AND NOT EXISTS ({_OVERLAPS_EARLIER} AND (e.verdict IS NULL OR e.verdict = 'accept'))
 """
+# A rejected row whose goal id is stored already is a duplicate first, as in classification (the fast
+# pass leaves stored ids to the INSERT, which never sees a rejected row).
 _REJECT_ROUND = f"""
-UPDATE goal_upload_staging s SET verdict = '{REASON_OVERLAP}'
+UPDATE goal_upload_staging s SET verdict = CASE
+    WHEN EXISTS (SELECT 1 FROM goals g WHERE g.goal_id = s.goal_id OFFSET 0) THEN '{REASON_DUPLICATE_GOAL_ID}'
+    ELSE '{REASON_OVERLAP}'
+END
 WHERE s.verdict IS NULL AND EXISTS ({_OVERLAPS_EARLIER} AND e.verdict = 'accept')
 """
 _UNDECIDED = "SELECT count(*) FROM goal_upload_staging WHERE verdict IS NULL"

@@ -37,6 +37,7 @@ from personal_goals.domain.dataset_schema import (
     column_name_problems,
     jsonl_type_problems,
 )
+from personal_goals.domain.upload import MAX_ID_LENGTH
 from quintet_s3 import (
     DatasetError,
     DatasetFormat,
@@ -47,6 +48,9 @@ from quintet_s3 import (
 )
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
+_EARLIEST = pa.scalar(datetime(1, 1, 1, tzinfo=UTC), UTC_MICROS)
+_LATEST = pa.scalar(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), UTC_MICROS)
+ID_COLUMNS = ("selection_id", "goal_id")  # path parameters of the admin and user endpoints
 CANONICAL_SCHEMA = pa.schema(
     [("row_index", pa.int64())]
     + [(name, pa.string()) for name in (*STRING_COLUMNS, *JSON_COLUMNS)]
@@ -132,7 +136,7 @@ class GoalsDataset:
         for part in self.parts:
             try:
                 problems = part.schema_problems()
-            except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
+            except (pa.ArrowException, ValueError, UnicodeDecodeError, csv.Error) as exc:
                 raise DatasetUnreadable(f"{part.key}: cannot be read as {part.fmt}: {exc}") from exc
             for problem in problems:
                 seen.setdefault((problem.column, problem.problem), problem)
@@ -143,12 +147,14 @@ class GoalsDataset:
         return sum(part.num_rows for part in self.parts)
 
     def selection_rows(self) -> dict[str, int]:
-        """Rows per selection (rows without a selection id are counted in no selection)."""
+        """Rows per selection (rows without a usable selection id, blank or too long, are counted in no
+        selection: they are skipped as malformed)."""
         counts: Counter[str] = Counter()
         for part in self.parts:
             for entry in pc.value_counts(part.selection_ids()).to_pylist():
-                if entry["values"]:
-                    counts[entry["values"]] += entry["counts"]
+                selection_id = entry["values"]
+                if selection_id and selection_id.strip() and len(selection_id) <= MAX_ID_LENGTH:
+                    counts[selection_id] += entry["counts"]
         return dict(sorted(counts.items()))
 
     def chunks(self, start_row: int, chunk_size: int) -> Iterator[pa.Table]:
@@ -267,17 +273,42 @@ def _parse_timestamps(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.
 
 
 def _json_object_mask(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """True where a non-null value is not a JSON object. Parses each distinct value once: goal
-    datasets repeat a few condition/bonus shapes across millions of rows."""
+    """True where a non-null value is not a JSON object PostgreSQL's jsonb accepts. Parses each
+    distinct value once: goal datasets repeat a few condition/bonus shapes across millions of rows."""
     distinct = pc.unique(values).drop_null()
-    invalid = []
-    for text in distinct.to_pylist():
-        try:
-            if not isinstance(json.loads(text), dict):
-                invalid.append(text)
-        except ValueError:
-            invalid.append(text)
+    invalid = [text for text in distinct.to_pylist() if not _storable_json_object(text)]
     return pc.is_in(values, value_set=pa.array(invalid, pa.string()))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable_json_object(text: str) -> bool:
+    """A JSON object without what Python's parser tolerates but jsonb refuses: NaN/Infinity, the
+    NUL character and unpaired surrogates."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        return False
+    if not isinstance(value, dict):
+        return False
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _missing(values: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -296,6 +327,13 @@ def canonical_chunk(raw: pa.Table, first_row_index: int, fmt: DatasetFormat) -> 
         column = pc.cast(raw.column(name), pa.string())
         columns[name] = column
         checks.append((_missing(column), f"missing_field:{name}"))
+        # PostgreSQL text cannot hold NUL; the COPY of the whole chunk would fail on one such value.
+        nul = pc.fill_null(pc.match_substring(column, "\x00"), False)
+        checks.append((nul, f"invalid_text:{name}"))
+        columns[name] = pc.if_else(nul, pa.scalar(None, pa.string()), column)
+    for name in ID_COLUMNS:
+        too_long = pc.fill_null(pc.greater(pc.utf8_length(columns[name]), MAX_ID_LENGTH), False)
+        checks.append((too_long, f"too_long:{name}"))
     for name in JSON_COLUMNS:
         invalid = _json_object_mask(columns[name])
         checks.append((invalid, f"invalid_json:{name}"))
@@ -309,6 +347,12 @@ def canonical_chunk(raw: pa.Table, first_row_index: int, fmt: DatasetFormat) -> 
                 source = pc.assume_timezone(source, "UTC")
             timestamps = pc.cast(source, UTC_MICROS, safe=False)
             checks.append((_missing(timestamps), f"missing_field:{name}"))
+            # Years 1..9999, as for text datasets (PostgreSQL and the CSV for COPY need a range).
+            out_of_range = pc.fill_null(
+                pc.or_(pc.less(timestamps, _EARLIEST), pc.greater(timestamps, _LATEST)), False
+            )
+            checks.append((out_of_range, f"invalid_timestamp:{name}"))
+            timestamps = pc.if_else(out_of_range, pa.scalar(None, UTC_MICROS), timestamps)
         else:
             checks.append((_missing(source), f"missing_field:{name}"))
             timestamps, unparseable = _parse_timestamps(source)
