@@ -28,3 +28,20 @@ def test_cli_dispatches_the_named_command():
     assert run_cli("svc", {"api": lambda: called.append("api"), "worker": lambda: 3}, ["api"]) == 0
     assert run_cli("svc", {"migrate": lambda: 3}, ["migrate"]) == 0  # a count is logged, not an exit status
     assert called == ["api"]
+
+
+def test_an_empty_jwt_secret_is_refused_at_startup(monkeypatch):
+    import pydantic
+    import pytest
+
+    monkeypatch.setenv("QUINTET_JWT_SECRET", "")
+    with pytest.raises(pydantic.ValidationError, match=r"JWT_SECRET|jwt_secret"):
+        PlatformSettings()
+
+
+def test_a_malformed_incoming_request_id_is_replaced():
+    assert bind_request_id("trace-1.2:3_x") == "trace-1.2:3_x"
+    for bad in ("r" * 129, "a b", "ab\udcffcd", "x\r\nSet-Cookie: y"):
+        replaced = bind_request_id(bad)
+        assert replaced != bad and len(replaced) == 32
+        assert current_request_id() == replaced

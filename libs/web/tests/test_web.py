@@ -109,7 +109,13 @@ async def test_invalid_body_is_a_400_naming_the_field(client, body, field):
 
 
 @pytest.mark.parametrize(
-    ("raw", "code"), [(b"{not json", "invalid_json"), (b"", "missing_body"), (b"[1]", "validation_error")]
+    ("raw", "code"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"", "missing_body"),
+        (b"[1]", "validation_error"),
+        (b"[" * 200_000, "invalid_json"),  # nested past the parser's recursion limit
+    ],
 )
 async def test_malformed_body_is_a_400(client, raw, code):
     response = await client.post("/widgets", data=raw, headers={**WRITE, "Content-Type": "application/json"})
@@ -139,6 +145,12 @@ async def test_invalid_path_and_query_are_400s_naming_the_parameter(client):
         ),
         (bearer("widgets:read", secret="another-secret-that-is-long-enough-for-hs256"), 401, "invalid_token"),
         (bearer("widgets:read"), 403, "missing_scope"),
+        ({"Authorization": "Bearer é.é.é"}, 401, "invalid_token"),
+        (bearer("widgets:write", companies=["x"]), 401, "invalid_token"),
+        (bearer("widgets:write", companies=[True]), 401, "invalid_token"),
+        (bearer("widgets:write", companies=[1.5]), 401, "invalid_token"),
+        (bearer("widgets:write", park_id={"a": 1}), 401, "invalid_token"),
+        (bearer("widgets:write", driver_id=7), 401, "invalid_token"),
     ],
 )
 async def test_auth_failures(client, headers, status, code):
@@ -171,6 +183,43 @@ async def test_request_id_is_echoed_or_generated(client):
     assert response.headers["X-Request-Id"] == "abc-123"
     response = await client.get("/health")
     assert len(response.headers["X-Request-Id"]) == 32
+
+
+@pytest.mark.parametrize("incoming", ["r" * 129, "a b", "a\tb", "<script>", "é"])
+async def test_a_malformed_request_id_is_replaced_by_a_new_one(client, incoming):
+    """An id too long for an AMQP short string, or with characters unsafe in headers and logs, is
+    not carried into the logs, the response or published messages."""
+    response = await client.get("/health", headers={"X-Request-Id": incoming})
+    assert response.status == 200
+    replaced = response.headers["X-Request-Id"]
+    assert replaced != incoming and len(replaced) == 32
+
+
+async def _raw_request(client, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await reader.read(65536)
+    finally:
+        writer.close()
+
+
+async def test_non_utf8_bytes_in_auth_and_request_id_headers_are_4xx_not_500(client):
+    body = b'{"name": "a", "size": 1}'
+    answer = await _raw_request(
+        client,
+        b"POST /widgets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff.\xff.\xff\r\n"
+        b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n"
+        b"Connection: close\r\n\r\n" + body,
+    )
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b'"invalid_token"' in answer
+    answer = await _raw_request(
+        client, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: ab\xffcd\r\nConnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b"X-Request-Id: ab" not in answer
 
 
 async def test_absolute_links_follow_the_gateway_headers(client):

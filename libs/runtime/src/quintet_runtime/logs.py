@@ -8,6 +8,7 @@ a change from the HTTP call through every event it causes.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
 
@@ -40,8 +41,17 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+# What an incoming id may look like to be kept (a UUID, the gateway's hex id, a caller's trace id).
+# Anything else (too long for an AMQP short string, bytes that are not ASCII, header-unsafe
+# characters) is replaced by a fresh id rather than carried into logs, responses and messages.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
 def bind_request_id(request_id: str | None) -> str:
-    request_id = request_id or new_request_id()
+    """Bind the request id to the context (log lines, published messages); a missing or malformed
+    incoming id is replaced by a new one. Returns the id bound."""
+    if not request_id or not REQUEST_ID_PATTERN.fullmatch(request_id):
+        request_id = new_request_id()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     return request_id
 

@@ -33,7 +33,7 @@ class PlatformSettings(BaseSettings):
     s3_access_key: str = Field("quintet", validation_alias=_platform("S3_ACCESS_KEY"))
     s3_secret_key: str = Field("quintet-secret", validation_alias=_platform("S3_SECRET_KEY"))
     s3_region: str = Field("us-east-1", validation_alias=_platform("S3_REGION"))
-    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias=_platform("JWT_SECRET"))
+    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=1, validation_alias=_platform("JWT_SECRET"))
     host: str = Field("127.0.0.1", validation_alias=_platform("HOST"))
     # Every service overrides this field with its own default and env name (e.g. SEGMENTS_PORT).
     port: int = Field(8080, description="api port")

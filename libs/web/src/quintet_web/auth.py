@@ -59,13 +59,20 @@ def _decode(token: str, secret: str) -> Principal:
         raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from exc
     scope = claims.get("scope", "")
     companies = claims.get("companies") or []
-    if not isinstance(scope, str) or not isinstance(companies, list):
-        raise Unauthorized("invalid token: malformed scope or companies claim", code="invalid_token")
+    if not isinstance(scope, str):
+        raise Unauthorized("invalid token: the scope claim must be a string", code="invalid_token")
+    if not isinstance(companies, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) for c in companies
+    ):
+        raise Unauthorized("invalid token: companies must be a list of integers", code="invalid_token")
+    for name in ("park_id", "driver_id"):
+        if not isinstance(claims.get(name, ""), str):
+            raise Unauthorized(f"invalid token: {name} must be a string", code="invalid_token")
     return Principal(
         sub=str(claims["sub"]),
         scopes=frozenset(scope.split()),
         expires_at=int(claims["exp"]),
-        companies=tuple(int(c) for c in companies),
+        companies=tuple(companies),
         park_id=claims.get("park_id"),
         driver_id=claims.get("driver_id"),
         claims=claims,
@@ -78,6 +85,8 @@ def authenticate(authorization: str | None, secret: str) -> Principal:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization must be 'Bearer <token>'", code="invalid_token")
+    if not token.isascii():  # a JWT is base64url and dots; other bytes would break the decoder
+        raise Unauthorized("invalid token: not a JWT (non-ASCII characters)", code="invalid_token")
     principal = _decode(token.strip(), secret)
     if principal.expires_at <= time.time():
         raise Unauthorized("token expired", code="token_expired")

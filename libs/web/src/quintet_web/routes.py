@@ -148,6 +148,8 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
                 document = json.loads(raw)
             except ValueError as exc:
                 raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
+            except RecursionError as exc:
+                raise BadRequest("request body is nested too deeply", code="invalid_json") from exc
             try:
                 kwargs["body"] = spec.body_adapter.validate_python(document)
             except ValidationError as exc:
