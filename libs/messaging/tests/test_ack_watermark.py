@@ -61,3 +61,22 @@ async def test_deliveries_of_a_dead_channel_are_ignored() -> None:
     assert old.acks == [] and new.acks == []
     await watermark.settle(fresh)
     assert new.acks == [(2, True)]
+
+
+class ClosedChannelDelivery:
+    """A delivery whose channel is gone: aio-pika raises on `.channel` then."""
+
+    delivery_tag = 1
+
+    @property
+    def channel(self) -> Channel:
+        import aio_pika
+
+        raise aio_pika.exceptions.ChannelInvalidStateError("channel closed")
+
+
+async def test_a_delivery_of_a_closed_channel_does_not_stop_its_batch_being_acked() -> None:
+    watermark, channel = _AckWatermark(), Channel()
+    fresh = deliveries(watermark, channel, 2)  # after the reconnect
+    await watermark.settle([ClosedChannelDelivery(), *fresh])  # type: ignore[list-item]
+    assert channel.acks == [(2, True)]

@@ -507,6 +507,56 @@ async def test_a_message_unroutable_on_every_attempt_is_parked_with_its_reason(
     assert relay.published == 0
 
 
+async def test_a_row_no_amqp_frame_can_carry_is_parked_and_the_rest_flows(
+    pool: asyncpg.Pool, service: str, amqp_url: str
+) -> None:
+    """A request id over 255 bytes cannot be an AMQP correlation id: the row would fail its batch
+    forever and hold back every later row."""
+    spec = ping_spec(service)
+    worker = worker_for(service, pool, amqp_url, run_relay=False)
+    worker.on_event(spec, record_ping)
+    async with worker:  # declares and binds the queue, so good events are routable
+        pass
+    async with pool.acquire() as conn, conn.transaction():
+        await publish_event(conn, spec, Ping(key="poison"), request_id="r" * 300)
+        await publish_event(conn, spec, Ping(key="good"))
+    relay = OutboxRelay(pool, amqp_url, schema=SCHEMA)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        assert await relay.relay_batch(channel) == (2, 0)  # the poison row is parked
+        assert await relay.relay_batch(channel) == (1, 0)  # the good one goes out
+    assert relay.published == 1
+    assert await count(pool, "SELECT count(*) FROM outbox") == 0
+    parked = await pool.fetchrow("SELECT queue, reason FROM parked_messages")
+    assert parked is not None and parked["queue"] == "outbox"
+    assert parked["reason"].startswith("cannot be published: ")
+
+
+async def test_a_relay_does_not_spin_on_a_due_row_another_transaction_holds(
+    pool: asyncpg.Pool, service: str, amqp_url: str
+) -> None:
+    async with pool.acquire() as conn:
+        await publish_event(conn, ping_spec(service), Ping(key="held"))
+    relay = OutboxRelay(pool, amqp_url, schema=SCHEMA, poll_interval=0.5)
+    calls = 0
+    relay_batch = relay.relay_batch
+
+    async def counted(channel: Any) -> tuple[int, int]:
+        nonlocal calls
+        calls += 1
+        return await relay_batch(channel)
+
+    relay.relay_batch = counted  # type: ignore[method-assign]
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT id FROM outbox FOR UPDATE")  # another relay's batch, say
+        task = asyncio.ensure_future(relay.run())
+        await asyncio.sleep(1.5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert calls <= 6, f"{calls} claims in 1.5 s with a 0.5 s poll interval"
+
+
 async def test_broker_ready_reports_reachability(amqp_url: str) -> None:
     assert await broker_ready(amqp_url)
     assert not await broker_ready("amqp://guest:guest@127.0.0.1:1/", within=1.0)

@@ -25,6 +25,7 @@ import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from pamqp import commands as spec
+from pamqp.header import ContentHeader
 
 from quintet_messaging.batch_publish import OutgoingMessage, publish_batch
 from quintet_messaging.topology import HEADER_REQUEST_ID
@@ -60,7 +61,23 @@ SELECT 'outbox', message_id, message_type,
        body, headers
 FROM parked
 """
-_NEXT_DUE = "SELECT extract(epoch FROM min(available_at) - now())::float8 FROM outbox"
+# A row no AMQP frame can carry (a header or property the protocol cannot encode) would fail its
+# whole batch on every try and hold back every later row: it is parked at once with the reason.
+_PARK_UNPUBLISHABLE = """
+WITH bad AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[]) AS b (id, reason)
+), parked AS (
+    DELETE FROM outbox o USING bad WHERE o.id = bad.id
+    RETURNING o.message_id, o.message_type, o.body, o.headers, bad.reason
+)
+INSERT INTO parked_messages (queue, message_id, type, reason, body, headers)
+SELECT 'outbox', message_id, message_type, 'cannot be published: ' || reason, body, headers FROM parked
+"""
+# Only rows not due yet: a due row nobody could claim is locked by another relay's batch (or an
+# open transaction), and waking at once for it would spin; NOTIFY or the poll brings it back.
+_NEXT_DUE = """
+SELECT extract(epoch FROM min(available_at) - now())::float8 FROM outbox WHERE available_at > now()
+"""
 
 
 def notify_channel(schema: str) -> str:
@@ -83,6 +100,20 @@ def _message(row: asyncpg.Record) -> OutgoingMessage:
         headers=headers,
     )
     return OutgoingMessage(row["exchange"], row["routing_key"], bytes(row["body"]), properties)
+
+
+def _unpublishable(rows: list[asyncpg.Record]) -> list[tuple[int, str]]:
+    """(id, reason) of the rows whose message cannot be encoded as AMQP frames (checked only after
+    a batch failed, so the common path never pays for it)."""
+    bad = []
+    for row in rows:
+        try:
+            message = _message(row)
+            spec.Basic.Publish(exchange=message.exchange, routing_key=message.routing_key).marshal()
+            ContentHeader(properties=message.properties, body_size=len(message.body)).marshal()
+        except Exception as exc:
+            bad.append((row["id"], f"{type(exc).__name__}: {exc}"[:1000]))
+    return bad
 
 
 class OutboxRelay:
@@ -192,7 +223,13 @@ class OutboxRelay:
             started = time.perf_counter()
             try:
                 results = await publish_batch(channel, [_message(row) for row in rows])
-            except Exception as exc:  # channel closed or reconnecting: nothing was sent
+            except Exception as exc:  # channel closed or reconnecting, or a row no frame can carry
+                unpublishable = _unpublishable(rows)
+                if unpublishable:
+                    ids, reasons = zip(*unpublishable, strict=True)
+                    await conn.execute(_PARK_UNPUBLISHABLE, list(ids), list(reasons))
+                    log.error("outbox messages cannot be published, parked", count=len(ids), error=reasons[0])
+                    return len(rows), 0  # the rest goes out with the next batch
                 results = [exc] * len(rows)
             sent: list[int] = []
             returned: list[int] = []

@@ -143,7 +143,7 @@ class _AckWatermark:
         """Mark `messages` settled, then send at most one ack for everything settled below the first
         delivery still in progress (settling a batch one message at a time would ack each one)."""
         for message in messages:
-            if message.channel is self._channel:
+            if _channel_of(message) is self._channel:
                 self._settled.add(message.delivery_tag or 0)
         highest: int | None = None
         while self._pending and self._pending[0] in self._settled:
@@ -155,6 +155,15 @@ class _AckWatermark:
         if channel.is_closed:
             return
         await channel.basic_ack(delivery_tag=highest, multiple=True)
+
+
+def _channel_of(message: AbstractIncomingMessage) -> Any:
+    """The delivery's channel, or None once that channel is closed (aio-pika raises then): such a
+    delivery is the broker's to redeliver and must not stop the others of its batch being acked."""
+    try:
+        return message.channel
+    except aio_pika.exceptions.ChannelInvalidStateError:
+        return None
 
 
 def _header_text(value: Any) -> str | None:
