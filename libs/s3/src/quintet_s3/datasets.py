@@ -367,12 +367,9 @@ class Dataset:
                 part_start += part.num_rows
                 continue
             skip = max(0, start_row - part_start)
-            rows = 0
             async for batch in self._part_batches(part, skip, batch_size):
-                rows += batch.num_rows
                 yield batch
-            if part.num_rows is None:
-                part.num_rows = skip + rows
+            assert part.num_rows is not None  # counted by _part_batches when it read the part to the end
             part_start += part.num_rows
 
     async def _part_batches(
@@ -386,7 +383,9 @@ class Dataset:
                 skip = 0  # the iterator already starts at the row
             else:
                 iterator = await asyncio.to_thread(self._text_iterator, part, loop)
+            seen = 0  # every row of the part read, skipped ones included: its row count at the end
             async for batch in _pull(iterator):
+                seen += batch.num_rows
                 if skip >= batch.num_rows:
                     skip -= batch.num_rows
                     continue
@@ -394,6 +393,8 @@ class Dataset:
                     batch = batch.slice(skip)
                     skip = 0
                 yield self._conform(batch, part)
+            if part.num_rows is None:
+                part.num_rows = seen
         except (pa.ArrowException, ValueError) as error:
             raise DatasetError(f"cannot read s3://{self.address.bucket}/{part.key}: {error}") from error
 
@@ -401,6 +402,9 @@ class Dataset:
         if batch.schema.equals(self._schema, check_metadata=False):
             return pa.RecordBatch.from_arrays(batch.columns, schema=self._schema)
         problems = validate_schema(batch.schema, {f.name: f.type for f in self._schema})
+        if not problems:  # the same columns and types, in another order or nullability
+            columns = [batch.column(name) for name in self._schema.names]
+            return pa.RecordBatch.from_arrays(columns, schema=self._schema)
         raise DatasetError(
             f"part s3://{self.address.bucket}/{part.key} does not match the dataset schema: "
             + "; ".join(problems)
@@ -471,9 +475,9 @@ async def list_dataset_parts(store: ObjectStore, address: str | DatasetAddress) 
     parts: list[DatasetPart] = []
     unknown: list[str] = []
     for item in sorted(objects, key=lambda o: o.key):
-        name = item.key.rsplit("/", 1)[-1]
-        # Directory markers and bookkeeping files (_SUCCESS, .crc) are not data.
-        if not name or name.startswith(("_", ".")):
+        relative = item.key[len(address.key) :].split("/")
+        # Directory markers and bookkeeping files or folders (_SUCCESS, .crc, _temporary/) are not data.
+        if not relative[-1] or any(component.startswith(("_", ".")) for component in relative):
             continue
         part_format = format_of_key(item.key)
         if part_format is None:
@@ -502,8 +506,12 @@ async def open_dataset(store: ObjectStore, address: str | DatasetAddress) -> Dat
         for part, (part_metadata, part_schema) in zip(parts, footers, strict=True):
             part.parquet_metadata = part_metadata
             part.num_rows = part_metadata.num_rows
-            if not part_schema.equals(schema, check_metadata=False):
-                problems = validate_schema(part_schema, {f.name: f.type for f in schema})
+            problems = (
+                []
+                if part_schema.equals(schema, check_metadata=False)
+                else validate_schema(part_schema, {f.name: f.type for f in schema})
+            )
+            if problems:  # column order and nullability may differ: reads conform them by name
                 raise DatasetError(
                     f"part s3://{address.bucket}/{part.key} does not match the schema of the first part: "
                     + "; ".join(problems)
