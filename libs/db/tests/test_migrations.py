@@ -66,3 +66,17 @@ async def test_migration_runs_leave_no_session_behind(database_factory, pg_serve
     finally:
         await conn.close()
     assert sessions == 0
+
+
+async def test_concurrent_runners_on_a_new_schema_all_succeed(database_factory):
+    """Runners of the same service starting at once (two containers, say) on an empty schema."""
+    import asyncio
+
+    dsn = await database_factory.create()
+    for round_ in range(3):
+        results = await asyncio.gather(
+            *(asyncio.to_thread(migrate, dsn, f"race_{round_}", [MIGRATIONS]) for _ in range(8)),
+            return_exceptions=True,
+        )
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        assert sorted(results) == [0] * 7 + [2]  # one runner applied both migrations

@@ -24,7 +24,10 @@ def _yoyo_url(dsn: str, schema: str) -> str:
 
 
 def _ensure_schema(dsn: str, schema: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    # CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent twin (a unique violation in the
+    # catalog): runners of the same schema take turns.
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"quintet-migrate:{schema}",))
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
