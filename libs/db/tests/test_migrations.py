@@ -80,3 +80,14 @@ async def test_concurrent_runners_on_a_new_schema_all_succeed(database_factory):
         )
         assert [r for r in results if isinstance(r, BaseException)] == []
         assert sorted(results) == [0] * 7 + [2]  # one runner applied both migrations
+
+
+def test_the_migration_runner_gets_the_dsn_connection_parameters():
+    from urllib.parse import parse_qs, urlsplit
+
+    from quintet_db.migrations import _yoyo_url
+
+    url = _yoyo_url("postgresql://u:p%40ss@db:5433/app?sslmode=require&host=/run/pg&schema=other", "svc")
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("postgresql+psycopg", "u:p%40ss@db:5433", "/app")
+    assert parse_qs(parts.query) == {"sslmode": ["require"], "host": ["/run/pg"], "schema": ["svc"]}

@@ -11,15 +11,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from yoyo import get_backend, read_migrations
 
 
 def _yoyo_url(dsn: str, schema: str) -> str:
+    """yoyo's URL for `dsn`: the same connection parameters (sslmode, a socket host, ... in the query
+    string are passed on to psycopg) plus the schema."""
     parts = urlsplit(dsn)
-    query = urlencode({"schema": schema})
+    query = urlencode([*((k, v) for k, v in parse_qsl(parts.query) if k != "schema"), ("schema", schema)])
     return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, query, ""))
 
 
