@@ -557,6 +557,27 @@ async def test_a_relay_does_not_spin_on_a_due_row_another_transaction_holds(
     assert calls <= 6, f"{calls} claims in 1.5 s with a 0.5 s poll interval"
 
 
+async def test_inbox_rows_older_than_the_retention_are_pruned(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO inbox (consumer, message_id, processed_at) VALUES ($1, $2, now() - interval '1 hour'),"
+        " ($1, $3, now() + interval '1 hour')",
+        f"{service}.work",
+        old,
+        recent,
+    )
+    worker = worker_for(service, pool, amqp_url, inbox_retention=timedelta(seconds=0.5))
+    async with worker:
+
+        async def pruned() -> bool:
+            return await count(pool, "SELECT count(*) FROM inbox WHERE message_id = $1", old) == 0
+
+        await wait_until(pruned)
+    assert await count(pool, "SELECT count(*) FROM inbox WHERE message_id = $1", recent) == 1
+
+
 async def test_broker_ready_reports_reachability(amqp_url: str) -> None:
     assert await broker_ready(amqp_url)
     assert not await broker_ready("amqp://guest:guest@127.0.0.1:1/", within=1.0)

@@ -157,6 +157,28 @@ class _AckWatermark:
         await channel.basic_ack(delivery_tag=highest, multiple=True)
 
 
+_INBOX_PRUNE = """
+DELETE FROM inbox WHERE ctid IN (
+    SELECT ctid FROM inbox WHERE processed_at < now() - $1::interval LIMIT 10000
+)
+"""
+
+
+def _inbox_pruner(retention: timedelta) -> Job:
+    async def prune(pool: asyncpg.Pool) -> None:
+        removed = 0
+        while True:  # in slices: no long lock on a large inbox
+            status = await pool.execute(_INBOX_PRUNE, retention)
+            count = int(status.rsplit(" ", 1)[1])
+            removed += count
+            if count < 10000:
+                break
+        if removed:
+            log.info("inbox pruned", removed=removed, older_than=str(retention))
+
+    return prune
+
+
 def _channel_of(message: AbstractIncomingMessage) -> Any:
     """The delivery's channel, or None once that channel is closed (aio-pika raises then): such a
     delivery is the broker's to redeliver and must not stop the others of its batch being acked."""
@@ -203,6 +225,7 @@ class Worker:
         relay_batch_size: int = 500,
         poll_interval: float = 1.0,
         reconnect_interval: float = 1.0,
+        inbox_retention: timedelta | None = timedelta(days=7),
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
@@ -227,6 +250,14 @@ class Worker:
         self._routes: dict[str, _Route] = {}
         self._event_keys: list[str] = []
         self._jobs: list[tuple[str, timedelta, Job]] = []
+        if inbox_retention is not None:
+            # Duplicates arrive within minutes (redeliveries, retries, a relay re-publishing an
+            # unconfirmed row); inbox rows far older than that only grow the table.
+            self.every(
+                "quintet-inbox-prune",
+                min(inbox_retention, timedelta(hours=1)),
+                _inbox_pruner(inbox_retention),
+            )
         self._incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._consume_connection: AbstractRobustConnection | None = None
