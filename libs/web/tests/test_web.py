@@ -260,6 +260,8 @@ async def test_openapi_describes_routes_models_scopes_and_errors(client):
     read = spec["paths"]["/widgets/{widget_id}"]["get"]
     assert {(p["name"], p["in"]) for p in read["parameters"]} == {("widget_id", "path"), ("limit", "query")}
     assert "Widget" in spec["components"]["schemas"]
+    assert {"/health", "/ready", "/metrics"} <= set(spec["paths"])
+    assert set(spec["paths"]["/ready"]["get"]["responses"]) == {"200", "503"}
     docs = await client.get("/docs")
     assert docs.status == 200 and "swagger-ui" in await docs.text()
     assert (await client.get("/docs/static/swagger-ui-bundle.js")).status == 200

@@ -58,9 +58,40 @@ def _parameters(
     return params
 
 
+def _platform_operation(summary: str, responses: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "tags": ["platform"], "responses": responses}}
+
+
+_STATUS_BODY = {
+    "type": "object",
+    "properties": {"status": {"type": "string"}, "checks": {"type": "object"}, "service": {"type": "string"}},
+}
+# Served by every service (quintet_web.create_base_app), without auth.
+_PLATFORM_PATHS: dict[str, Any] = {
+    "/health": _platform_operation(
+        "Liveness: the process answers",
+        {"200": {"description": "alive", "content": {"application/json": {"schema": _STATUS_BODY}}}},
+    ),
+    "/ready": _platform_operation(
+        "Readiness: the database and the broker answer (each check named in `checks`)",
+        {
+            "200": {"description": "ready", "content": {"application/json": {"schema": _STATUS_BODY}}},
+            "503": {
+                "description": "a dependency failed",
+                "content": {"application/json": {"schema": _STATUS_BODY}},
+            },
+        },
+    ),
+    "/metrics": _platform_operation(
+        "Prometheus metrics (text exposition format)",
+        {"200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    ),
+}
+
+
 def build_openapi(title: str, routes: list[RouteSpec], server_prefix: str = "") -> dict[str, Any]:
     components: dict[str, Any] = {}
-    paths: dict[str, Any] = {}
+    paths: dict[str, Any] = dict(_PLATFORM_PATHS)
     error_ref = _schema(ErrorEnvelope, components, "serialization")
     for spec in routes:
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", spec.path)
