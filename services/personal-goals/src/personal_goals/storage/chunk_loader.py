@@ -7,9 +7,9 @@ then INSERT … SELECT the survivors and record the skipped rows. No statement r
 Periods are half-open: `a.starts_at < b.expires_at AND b.starts_at < a.expires_at` is an overlap,
 touching periods are not. Before classifying, the chunk takes the advisory lock of the database's
 `goals_no_overlap` trigger and holds it until commit: no other goal writer can commit in between, so
-the classification is exact, and the chunk tells the trigger (`personal_goals.overlaps_prechecked`,
-transaction-local) that its rows need no second probe each. Every other writer is still checked by
-the trigger, after waiting for the chunk's commit.
+the classification is exact, and the chunk sets `personal_goals.overlaps_prechecked` (transaction-
+local) so the trigger does not probe its rows a second time (migration 0002). Every other writer is
+still checked by the trigger, after waiting for the chunk's commit.
 """
 
 from __future__ import annotations
