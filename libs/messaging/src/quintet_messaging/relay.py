@@ -33,7 +33,8 @@ from quintet_messaging.topology import HEADER_REQUEST_ID
 log = structlog.get_logger("quintet_messaging.relay")
 
 _CLAIM = """
-SELECT id, message_id, message_type, exchange, routing_key, body, headers::text AS headers
+SELECT id, message_id, message_type, exchange, routing_key, body, headers::text AS headers,
+       publish_attempts
 FROM outbox
 WHERE available_at <= now()
 ORDER BY id
@@ -49,29 +50,18 @@ SET publish_attempts = publish_attempts + 1,
     available_at = now() + least(interval '1 second' * power(2, publish_attempts), interval '5 minutes')
 WHERE id = ANY($1::bigint[])
 """
-_PARK_UNROUTABLE = """
-WITH parked AS (
-    DELETE FROM outbox WHERE id = ANY($1::bigint[]) AND publish_attempts + 1 >= $2
-    RETURNING message_id, message_type, exchange, routing_key, body, headers, publish_attempts
-)
-INSERT INTO parked_messages (queue, message_id, type, reason, body, headers)
-SELECT 'outbox', message_id, message_type,
-       format('unroutable: no queue bound to %s on exchange %s after %s publish attempts',
-              routing_key, exchange, publish_attempts + 1),
-       body, headers
-FROM parked
-"""
-# A row no AMQP frame can carry (a header or property the protocol cannot encode) would fail its
-# whole batch on every try and hold back every later row: it is parked at once with the reason.
-_PARK_UNPUBLISHABLE = """
-WITH bad AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[]) AS b (id, reason)
+# Rows given up on leave the outbox for parked_messages, each with its reason, in the claiming
+# transaction: unroutable too often, or unpublishable (a header or property no AMQP frame can encode,
+# which would fail its whole batch on every try and hold back every later row).
+_PARK = """
+WITH given_up AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[]) AS g (id, reason)
 ), parked AS (
-    DELETE FROM outbox o USING bad WHERE o.id = bad.id
-    RETURNING o.message_id, o.message_type, o.body, o.headers, bad.reason
+    DELETE FROM outbox o USING given_up WHERE o.id = given_up.id
+    RETURNING o.message_id, o.message_type, o.body, o.headers, given_up.reason
 )
 INSERT INTO parked_messages (queue, message_id, type, reason, body, headers)
-SELECT 'outbox', message_id, message_type, 'cannot be published: ' || reason, body, headers FROM parked
+SELECT 'outbox', message_id, message_type, reason, body, headers FROM parked
 """
 # Only rows not due yet: a due row nobody could claim is locked by another relay's batch (or an
 # open transaction), and waking at once for it would spin; NOTIFY or the poll brings it back.
@@ -102,6 +92,13 @@ def _message(row: asyncpg.Record) -> OutgoingMessage:
     return OutgoingMessage(row["exchange"], row["routing_key"], bytes(row["body"]), properties)
 
 
+def _unroutable_reason(row: asyncpg.Record, attempts: int) -> str:
+    return (
+        f"unroutable: no queue bound to {row['routing_key']} on exchange {row['exchange']} "
+        f"after {attempts} publish attempts"
+    )
+
+
 def _unpublishable(rows: list[asyncpg.Record]) -> list[tuple[int, str]]:
     """(id, reason) of the rows whose message cannot be encoded as AMQP frames (checked only after
     a batch failed, so the common path never pays for it)."""
@@ -112,7 +109,7 @@ def _unpublishable(rows: list[asyncpg.Record]) -> list[tuple[int, str]]:
             spec.Basic.Publish(exchange=message.exchange, routing_key=message.routing_key).marshal()
             ContentHeader(properties=message.properties, body_size=len(message.body)).marshal()
         except Exception as exc:
-            bad.append((row["id"], f"{type(exc).__name__}: {exc}"[:1000]))
+            bad.append((row["id"], f"cannot be published: {type(exc).__name__}: {exc}"[:1000]))
     return bad
 
 
@@ -226,13 +223,11 @@ class OutboxRelay:
             except Exception as exc:  # channel closed or reconnecting, or a row no frame can carry
                 unpublishable = _unpublishable(rows)
                 if unpublishable:
-                    ids, reasons = zip(*unpublishable, strict=True)
-                    await conn.execute(_PARK_UNPUBLISHABLE, list(ids), list(reasons))
-                    log.error("outbox messages cannot be published, parked", count=len(ids), error=reasons[0])
+                    await self._park(conn, unpublishable, "outbox messages cannot be published, parked")
                     return len(rows), 0  # the rest goes out with the next batch
                 results = [exc] * len(rows)
             sent: list[int] = []
-            returned: list[int] = []
+            returned: list[asyncpg.Record] = []
             failed = 0
             for row, result in zip(rows, results, strict=True):
                 if isinstance(result, aiormq.spec.Basic.Ack):
@@ -242,19 +237,30 @@ class OutboxRelay:
                 elif isinstance(result, Exception):
                     failed += 1
                 else:
-                    returned.append(row["id"])
+                    returned.append(row)
             if sent:
                 await conn.execute(_DELETE, sent)
             if returned:
-                parked = await conn.execute(_PARK_UNROUTABLE, returned, self.max_publish_attempts)
-                parked_count = int(parked.rsplit(" ", 1)[1])  # "INSERT 0 <n>"
-                if parked_count:
-                    log.error("outbox messages unroutable too often, parked", count=parked_count)
-                if len(returned) > parked_count:
-                    log.warning("outbox messages unroutable, postponed", count=len(returned) - parked_count)
-                    await conn.execute(_POSTPONE, returned, "unroutable (returned by broker)")
+                await self._give_up_or_postpone(conn, returned)
             if failed:
                 log.warning("outbox publish failed, will retry", failed=failed, sent=len(sent))
             log.debug("outbox batch", sent=len(sent), seconds=round(time.perf_counter() - started, 4))
         self.published += len(sent)
         return len(rows), failed
+
+    async def _give_up_or_postpone(self, conn: asyncpg.Connection, returned: list[asyncpg.Record]) -> None:
+        """Unroutable rows: parked on their last attempt, otherwise retried later with backoff."""
+        last = [row for row in returned if row["publish_attempts"] + 1 >= self.max_publish_attempts]
+        if last:
+            reasons = [(row["id"], _unroutable_reason(row, row["publish_attempts"] + 1)) for row in last]
+            await self._park(conn, reasons, "outbox messages unroutable too often, parked")
+        later = [row["id"] for row in returned if row["publish_attempts"] + 1 < self.max_publish_attempts]
+        if later:
+            log.warning("outbox messages unroutable, postponed", count=len(later))
+            await conn.execute(_POSTPONE, later, "unroutable (returned by broker)")
+
+    @staticmethod
+    async def _park(conn: asyncpg.Connection, rows: list[tuple[int, str]], message: str) -> None:
+        ids, reasons = zip(*rows, strict=True)
+        await conn.execute(_PARK, list(ids), list(reasons))
+        log.error(message, count=len(ids), reason=reasons[0])
