@@ -84,7 +84,7 @@ async def grow_rollout(
             WITH added AS (
                 INSERT INTO memberships (user_id, segment_id, source, started_at)
                 SELECT u.user_id, $1, 'rollout', statement_timestamp() FROM users u
-                WHERE rollout_bucket($3, u.user_id) < $4 AND rollout_bucket($3, u.user_id) >= $6
+                WHERE int4range($6, $4) @> rollout_bucket($3, u.user_id)  -- [from, to): hashed once
                   AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.segment_id = $1 AND o.user_id = u.user_id)
                 ON CONFLICT DO NOTHING RETURNING user_id
             ), changed AS (
