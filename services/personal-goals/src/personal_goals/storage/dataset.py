@@ -14,6 +14,7 @@ they become the row's `error` and the row is skipped by the upload.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -181,7 +182,9 @@ async def load_dataset(s3: Any, table: str) -> GoalsDataset:
         address = parse_dataset_address(table)
         # An empty object has no rows (and is no valid Parquet file): it adds nothing.
         listed = [part for part in await list_dataset_parts(store, address) if part.size > 0]
-        parts = [_Part(part.key, part.format, await store.get(address.bucket, part.key)) for part in listed]
+        # One request per part, all in flight at once over the shared client (not one after another).
+        blobs = await asyncio.gather(*(store.get(address.bucket, part.key) for part in listed))
+        parts = [_Part(part.key, part.format, blob) for part, blob in zip(listed, blobs, strict=True)]
     except DatasetError as exc:
         raise DatasetUnreadable(str(exc)) from exc
     except ObjectStoreError as exc:
