@@ -70,6 +70,11 @@ async def record_ping(conn: asyncpg.Connection, envelope: Envelope[Ping]) -> Non
     await record(conn, envelope.message_id, envelope.payload.key)
 
 
+async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
+    """The on_parked of the tests' tasks: the work is recorded as failed, with the reason."""
+    await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
+
+
 async def count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
     return int(await pool.fetchval(sql, *args))
 
@@ -273,9 +278,6 @@ async def test_task_failing_every_attempt_is_parked_with_its_reason(
         attempts.append(task_id)
         raise ValueError(f"cannot build report {task_id}")
 
-    async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
-        await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
-
     spec = ping_spec(service)
     worker = worker_for(service, pool, amqp_url, max_attempts=3)
     worker.on_task("report", CountDown, broken, on_parked=mark_failed)
@@ -313,9 +315,6 @@ async def test_a_message_crashing_its_consumers_is_parked_before_the_broker_drop
 
     async def handle(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
         handled.append(task_id)
-
-    async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
-        await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
 
     worker = worker_for(service, pool, amqp_url)
     worker.on_task("report", CountDown, handle, on_parked=mark_failed)
@@ -371,9 +370,6 @@ async def test_invalid_payload_is_parked_at_once_without_retries(
 
     async def handler(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
         calls.append(task_id)
-
-    async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> None:
-        await conn.execute("INSERT INTO failed_work (subject, reason) VALUES ($1, $2)", task_id, reason)
 
     worker = worker_for(service, pool, amqp_url)
     worker.on_task("count-down", CountDown, handler, on_parked=mark_failed)
