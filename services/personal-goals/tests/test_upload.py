@@ -397,6 +397,7 @@ async def test_values_postgresql_cannot_store_skip_their_row_and_the_upload_goes
         ({"bonus": '{"code": "\\u0000"}'}, "invalid_json:bonus"),
         ({"conditions": '{"s": "\\ud800"}'}, "invalid_json:conditions"),
         ({"yandex_uid": "u\x00"}, "invalid_text:yandex_uid"),
+        ({"selection_id": "s\x00"}, "invalid_text:selection_id"),
         ({"selection_id": "s" * 300}, "too_long:selection_id"),
         ({"goal_id": "g" * 257}, "too_long:goal_id"),
     ]

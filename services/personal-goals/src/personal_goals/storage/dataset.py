@@ -148,13 +148,13 @@ class GoalsDataset:
         return sum(part.num_rows for part in self.parts)
 
     def selection_rows(self) -> dict[str, int]:
-        """Rows per selection (rows without a usable selection id, blank or too long, are counted in no
-        selection: they are skipped as malformed)."""
+        """Rows per selection (rows without a usable selection id are counted in no selection: the
+        upload skips them as malformed, so no selection is created for them)."""
         counts: Counter[str] = Counter()
         for part in self.parts:
             for entry in pc.value_counts(part.selection_ids()).to_pylist():
                 selection_id = entry["values"]
-                if selection_id and selection_id.strip() and len(selection_id) <= MAX_ID_LENGTH:
+                if _usable_selection_id(selection_id):
                     counts[selection_id] += entry["counts"]
         return dict(sorted(counts.items()))
 
@@ -312,6 +312,13 @@ def _storable_json_object(text: str) -> bool:
             except UnicodeEncodeError:
                 return False
     return True
+
+
+def _usable_selection_id(selection_id: str | None) -> bool:
+    """What canonical_chunk lets through: present and not blank, no NUL, at most MAX_ID_LENGTH."""
+    if not selection_id or not selection_id.strip():
+        return False
+    return "\x00" not in selection_id and len(selection_id) <= MAX_ID_LENGTH
 
 
 def _missing(values: pa.ChunkedArray | pa.Array) -> pa.Array:
