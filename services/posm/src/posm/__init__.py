@@ -1,0 +1,4 @@
+"""posm: QR table-tent generation from PDF templates."""
+
+SERVICE = "posm"
+SCHEMA = "posm"
