@@ -103,11 +103,11 @@ def _template(row: asyncpg.Record) -> Template:
         id=row["template_id"],
         name=row["name"],
         description=row["description"],
-        settings=json.loads(row["settings"]),
+        settings=row["settings"],
         visibility=row["visibility"],
         place_ids=list(row["place_ids"]),
         brand_ids=list(row["brand_ids"]),
-        page_sizes=[tuple(size) for size in json.loads(row["page_sizes"])],
+        page_sizes=[tuple(size) for size in row["page_sizes"]],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -341,7 +341,7 @@ async def generation_detail(request: web.Request, *, path: GenerationPath) -> Ge
         status=row["status"],
         author=row["author"],
         comment=row["comment"],
-        settings=json.loads(row["settings"]),
+        settings=row["settings"],
         tables=[
             GenerationTable(id=t["table_id"], label=t["label"], rendered=t["object_key"] is not None)
             for t in result.tables

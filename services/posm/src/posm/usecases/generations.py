@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,8 +110,8 @@ async def _create(
         template["visibility"], template["place_ids"], template["brand_ids"], place_id, place["brand_id"]
     ):
         raise TemplateNotAllowed(order.template_id)
-    settings = settings_for(json.loads(template["settings"]), order.settings)
-    check_fits(settings, [tuple(size) for size in json.loads(template["page_sizes"])])  # type: ignore[misc]
+    settings = settings_for(template["settings"], order.settings)
+    check_fits(settings, [tuple(size) for size in template["page_sizes"]])  # type: ignore[misc]
     version = await generations_sql.next_version(conn, place_id, order.template_id)
     row = await generations_sql.insert_generation(
         conn,

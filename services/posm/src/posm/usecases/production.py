@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -85,7 +84,7 @@ async def render_slice(conn: asyncpg.Connection, renderer: Renderer, generation_
     except ObjectNotFound as exc:
         raise RenderFailed("the template's PDF is missing from storage") from exc
     tables = await generations_sql.pending_tables(conn, generation_id, renderer.slice_size)
-    settings = json.loads(generation["settings"])
+    settings = generation["settings"]
     keys = await _render_and_upload(renderer, generation, template_pdf, settings, tables)
     await generations_sql.record_objects(conn, generation_id, [t["table_id"] for t in tables], keys)
     if await generations_sql.any_pending(conn, generation_id):

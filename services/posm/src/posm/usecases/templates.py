@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -90,8 +89,8 @@ async def update_template(
         current = await templates_sql.get_template(conn, template_id, for_update=True)
         if current is None:
             raise TemplateNotFound(template_id)
-        settings = changes.get("settings") or TemplateSettings.model_validate(json.loads(current["settings"]))
-        page_sizes = sizes if sizes is not None else [tuple(s) for s in json.loads(current["page_sizes"])]
+        settings = changes.get("settings") or TemplateSettings.model_validate(current["settings"])
+        page_sizes = sizes if sizes is not None else [tuple(s) for s in current["page_sizes"]]
         visibility = changes.get("visibility") or current["visibility"]
         place_ids = (
             changes["place_ids"] if changes.get("place_ids") is not None else list(current["place_ids"])
