@@ -1,4 +1,5 @@
 DROP TABLE generation_tables;
+DROP TABLE generation_failures;
 DROP TABLE generations;
 DROP TABLE generation_versions;
 DROP TABLE template_brands;

@@ -71,8 +71,6 @@ CREATE TABLE generations (
     settings jsonb NOT NULL,                    -- the settings used (template's merged with overrides)
     idempotency_key text NOT NULL,
     body_hash text NOT NULL,                    -- sha256 of the canonical request body
-    attempts integer NOT NULL DEFAULT 0,
-    last_error text,                            -- safe for clients: never exception text
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     deleted_at timestamptz,
@@ -82,6 +80,16 @@ CREATE TABLE generations (
 CREATE INDEX generations_history_idx ON generations (place_id, generation_id DESC);
 CREATE INDEX generations_created_idx ON generations (generation_id) WHERE status = 'created';
 CREATE INDEX generations_active_idx ON generations (status) WHERE status IN ('scheduled', 'in-progress');
+
+-- Each failed attempt at rendering a slice, with a message safe for clients (never exception text).
+-- Written on its own connection while the failed attempt's transaction still holds the generation's
+-- row lock: hence no foreign key (its check would wait for that very lock).
+CREATE TABLE generation_failures (
+    generation_id bigint NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT now(),
+    message text NOT NULL
+);
+CREATE INDEX generation_failures_generation_idx ON generation_failures (generation_id, failed_at);
 
 -- The generation's tables (a snapshot with their labels) and, once rendered, each one's S3 key.
 CREATE TABLE generation_tables (

@@ -217,7 +217,7 @@ async def move(
 async def lock_generation(conn: asyncpg.Connection, generation_id: int) -> asyncpg.Record | None:
     """Locks the row for the slice: a duplicate delivery waits, then sees the work already done."""
     return await conn.fetchrow(
-        f"SELECT {GENERATION_COLUMNS}, g.last_error FROM generations g WHERE g.generation_id = $1 FOR UPDATE",
+        f"SELECT {GENERATION_COLUMNS} FROM generations g WHERE g.generation_id = $1 FOR UPDATE",
         generation_id,
     )
 
@@ -261,18 +261,17 @@ async def any_pending(conn: asyncpg.Connection, generation_id: int) -> bool:
 
 async def record_failure(conn: asyncpg.Connection, generation_id: int, message: str) -> None:
     await conn.execute(
-        """
-        UPDATE generations SET attempts = attempts + 1, last_error = $2, updated_at = now()
-        WHERE generation_id = $1
-        """,
-        generation_id,
-        message,
+        "INSERT INTO generation_failures (generation_id, message) VALUES ($1, $2)", generation_id, message
     )
 
 
 async def last_error(conn: asyncpg.Connection, generation_id: int) -> str | None:
     value: str | None = await conn.fetchval(
-        "SELECT last_error FROM generations WHERE generation_id = $1", generation_id
+        """
+        SELECT message FROM generation_failures WHERE generation_id = $1
+        ORDER BY failed_at DESC LIMIT 1
+        """,
+        generation_id,
     )
     return value
 
