@@ -10,19 +10,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import asyncpg
 import pymupdf
 import pytest
 from aiohttp import FormData
 
-from posm import SCHEMA
-from posm.app import create_app
-from posm.migrations import MIGRATION_SOURCES
+from posm import SERVICE
 from posm.settings import Settings
 from posm.worker import build_worker, render_pool
-from quintet_db import create_pool
 from quintet_service import worker_resources
-from quintet_testing.http import api_client, bearer
+from quintet_testing import bearer, service_fixtures
 
 READ = bearer("posm:read", sub="reader")
 WRITE = bearer("posm:read posm:write", sub="designer")
@@ -32,6 +28,7 @@ SETTINGS = {
     "qr": {"x": 70, "y": 100, "size": 160},
     "text": {"x": 148.8, "y": 330, "font_size": 22, "align": "center", "format": "Стол {label}"},
 }
+WAIT = 60.0  # seconds a test waits for the worker (a 2-core machine shared by many test runs)
 
 
 def template_pdf(pages: int = 1, size: tuple[float, float] = A6) -> bytes:
@@ -43,67 +40,34 @@ def template_pdf(pages: int = 1, size: tuple[float, float] = A6) -> bytes:
         return bytes(document.tobytes())
 
 
+globals().update(
+    service_fixtures(
+        SERVICE,
+        bucket="posm-tests",
+        pg_pool_max=8,
+        scheduler_period_seconds=0.2,
+        max_attempts=2,
+        render_slice=7,  # small: every generation of the tests takes several slices
+    )
+)
+
+
 @pytest.fixture(scope="session")
 def executor() -> Iterator[ProcessPoolExecutor]:
+    """One pool of rendering processes for the session (spawning them per test is slow)."""
     with render_pool(Settings(render_processes=2)) as pool:
         yield pool
 
 
 @pytest.fixture
-async def pg_dsn(database_factory: Any) -> str:
-    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-def settings(pg_dsn: str, platform_settings: dict[str, str], settings_overrides: dict[str, Any]) -> Settings:
-    values: dict[str, Any] = {
-        "pg_dsn": pg_dsn,
-        **platform_settings,
-        "bucket": "posm-tests",
-        "pg_pool_max": 8,
-        "scheduler_period_seconds": 0.2,
-        "retention_period_seconds": 3600,
-        "max_attempts": 2,
-        "render_slice": 7,  # small: every generation of the tests takes several slices
-        **settings_overrides,
-    }
-    return Settings(**values)
-
-
-@pytest.fixture
-async def db(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn, SCHEMA, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Any]:
-    async with api_client(create_app(settings)) as http:
-        yield http
-
-
-@pytest.fixture
-async def worker(settings: Settings, executor: ProcessPoolExecutor) -> AsyncIterator[None]:
+async def worker(settings: Settings, executor: ProcessPoolExecutor) -> AsyncIterator[Any]:
     """The real worker running in this event loop against the test database."""
-    async with worker_resources(settings, SCHEMA, buckets=[settings.bucket]) as (pool, s3):
-        task = asyncio.ensure_future(build_worker(settings, pool, s3, executor).run())
-        yield
+    async with worker_resources(settings, SERVICE.schema, buckets=[settings.bucket]) as (pool, s3):
+        running = build_worker(settings, pool, s3, executor)
+        task = asyncio.ensure_future(running.run())
+        yield running
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-async def eventually(condition: Callable[[], Any], within: float = 30.0) -> None:
-    """Wait until `await condition()` is truthy (never a fixed sleep)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def template_form(pdf: bytes | None, metadata: dict[str, Any] | None) -> FormData:

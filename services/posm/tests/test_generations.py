@@ -16,9 +16,9 @@ from posm.api.models import CheckResult, GenerationCreated, GenerationDetail, Ge
 from posm.settings import Settings
 from quintet_contracts.posm import GENERATION_STATUS_CHANGED, GenerationStatusChanged
 from quintet_s3 import s3_client
-from quintet_testing.http import expect, expect_error
+from quintet_testing import eventually, expect, expect_error, outbox_events
 
-from .conftest import READ, eventually
+from .conftest import READ, WAIT, WRITE
 from .test_rendering import URL, decode_qr, page_text
 
 
@@ -32,8 +32,7 @@ async def test_a_generation_is_created_with_the_next_version(
     assert (first.version, second.version, first.status) == (1, 2, "created")
     author = await db.fetchval("SELECT author FROM generations WHERE generation_id = $1", first.id)
     assert author == "designer"
-    events = await db.fetch("SELECT body FROM outbox WHERE message_type = $1", GENERATION_STATUS_CHANGED.type)
-    payloads = [GENERATION_STATUS_CHANGED.parse(e["body"]).payload for e in events]
+    payloads = await outbox_events(db, GENERATION_STATUS_CHANGED)
     assert [(p.generation_id, p.status) for p in payloads] == [(first.id, "created"), (second.id, "created")]
 
 
@@ -83,14 +82,8 @@ async def test_a_template_the_place_may_not_use_is_422(
     foreign = await create_template(visibility="restaurant", place_ids=[str(other)])
     await expect_error(await request_generation(place_id, foreign["id"]), 422, "template_not_allowed")
     deleted = await create_template()
-    await client.delete(f"/api/v1/templates/{deleted['id']}", headers={**READ, **_write()})
+    await client.delete(f"/api/v1/templates/{deleted['id']}", headers=WRITE)
     await expect_error(await request_generation(place_id, deleted["id"]), 422, "template_not_allowed")
-
-
-def _write() -> dict[str, str]:
-    from .conftest import WRITE
-
-    return WRITE
 
 
 async def test_a_place_without_tables_is_422(
@@ -133,7 +126,7 @@ async def test_the_idempotency_key_is_required_and_bounded(
 ) -> None:
     place_id, _ = await put_place()
     template = await create_template()
-    headers = {**_write(), **({"Idempotency-Key": key} if key is not None else {})}
+    headers = {**WRITE, **({"Idempotency-Key": key} if key is not None else {})}
     if key is not None and not key.isascii():
         headers["Idempotency-Key"] = key.encode().decode("latin-1")
     response = await client.post(
@@ -159,7 +152,7 @@ async def test_the_worker_renders_every_table_and_the_generation_is_done(
     async def done() -> bool:
         return (await generation_status(place_id, created.id))["status"] == "done"
 
-    await eventually(done)
+    await eventually(done, timeout=WAIT)
     detail = await expect(
         await client.get(f"/api/v1/places/{place_id}/generations/{created.id}", headers=READ),
         200,
@@ -174,10 +167,7 @@ async def test_the_worker_renders_every_table_and_the_generation_is_done(
     pdf = await response.read()
     assert decode_qr(pdf) == [URL.format(table_id=table_id)]
     assert f"Стол {label}" in page_text(pdf)
-    events = await db.fetch(
-        "SELECT body FROM outbox WHERE message_type = $1 ORDER BY id", GENERATION_STATUS_CHANGED.type
-    )
-    statuses = [GENERATION_STATUS_CHANGED.parse(e["body"]).payload for e in events]
+    statuses = await outbox_events(db, GENERATION_STATUS_CHANGED)
     assert [s.status for s in statuses] == ["created", "scheduled", "in-progress", "done"]
     assert all(isinstance(s, GenerationStatusChanged) for s in statuses)
 
@@ -198,7 +188,7 @@ async def test_the_archive_of_a_done_generation_has_one_valid_pdf_per_table(
     async def done() -> bool:
         return (await generation_status(place_id, created.id))["status"] == "done"
 
-    await eventually(done)
+    await eventually(done, timeout=WAIT)
     response = await client.get(f"/api/v1/places/{place_id}/generations/{created.id}/archive", headers=READ)
     assert response.status == 200 and response.content_type == "application/zip"
     assert f"v{created.version}.zip" in response.headers["Content-Disposition"]
@@ -244,7 +234,7 @@ async def test_a_burst_of_generations_runs_at_most_the_limit_at_once(
         peak = max(peak, counts.get("scheduled", 0) + counts.get("in-progress", 0))
         return counts.get("done") == 6
 
-    await eventually(all_done, within=60)
+    await eventually(all_done, timeout=WAIT)
     assert 1 <= peak <= 2
 
 
@@ -267,7 +257,7 @@ async def test_a_failing_render_is_retried_then_set_to_error_with_the_reason(
     async def failed() -> bool:
         return (await generation_status(place_id, created.id))["status"] == "error"
 
-    await eventually(failed)
+    await eventually(failed, timeout=WAIT)
     detail = await generation_status(place_id, created.id)
     assert detail["comment"] == "gave up after 2 attempt(s): the template's PDF is missing from storage"
     assert (

@@ -10,14 +10,13 @@ from typing import Any
 
 import asyncpg
 
-from posm import SCHEMA, SERVICE
+from posm import SERVICE
 from posm.settings import Settings
 from posm.usecases import production
 from quintet_contracts import Envelope
 from quintet_contracts.posm import POSM_REQUESTED, PosmRequested
 from quintet_messaging import Worker
 from quintet_s3 import ObjectStore
-from quintet_service import worker_resources
 
 
 def render_pool(settings: Settings) -> ProcessPoolExecutor:
@@ -27,19 +26,36 @@ def render_pool(settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
 
 
-def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any, executor: ProcessPoolExecutor) -> Worker:
+class RenderingWorker(Worker):
+    """The messaging worker that also owns the rendering processes (shut down when it stops)."""
+
+    executor: ProcessPoolExecutor | None = None
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = None
+
+
+def build_worker(
+    settings: Settings, pool: asyncpg.Pool, s3: Any, executor: ProcessPoolExecutor | None = None
+) -> Worker:
+    """The worker; it starts its own rendering processes unless given a pool of them (tests share one)."""
     # One delivery per transaction (a slice is seconds of work; a batch would make generations wait
     # for each other and fail together), as many at once as generations may run.
-    worker = Worker(
-        SERVICE,
+    worker = RenderingWorker(
+        SERVICE.name,
         pool,
         settings.amqp_url,
-        schema=SCHEMA,
+        schema=SERVICE.schema,
         max_attempts=settings.max_attempts,
         batch_size=1,
         concurrency=settings.max_concurrent_generations,
         prefetch=settings.max_concurrent_generations,
     )
+    if executor is None:
+        executor = worker.executor = render_pool(settings)
     store = ObjectStore(s3)
     renderer = production.Renderer(
         store=store,
@@ -74,9 +90,3 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any, executor: Proc
     worker.every("schedule-generations", timedelta(seconds=settings.scheduler_period_seconds), schedule)
     worker.every("retention", timedelta(seconds=settings.retention_period_seconds), retention)
     return worker
-
-
-async def run_worker(settings: Settings) -> None:
-    with render_pool(settings) as executor:
-        async with worker_resources(settings, SCHEMA, buckets=[settings.bucket]) as (pool, s3):
-            await build_worker(settings, pool, s3, executor).run()

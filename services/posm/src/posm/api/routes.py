@@ -38,9 +38,10 @@ from posm.api.models import (
     TemplatesQuery,
 )
 from posm.domain.errors import InvalidInput, InvalidTemplateFile
-from posm.keys import PG_POOL, S3_CLIENT, SETTINGS
+from posm.settings import Settings
 from posm.usecases import downloads, generations, places, templates
 from quintet_s3 import ObjectStore
+from quintet_service import PG_POOL, S3_CLIENT, app_settings
 from quintet_web import BadRequest, Principal, RouteTable
 from quintet_web.errors import validation_error_response
 
@@ -126,7 +127,7 @@ async def _read_upload(request: web.Request, *, file_required: bool) -> tuple[by
     """The multipart body: a `file` part (the PDF) and a `metadata` part (JSON)."""
     if not request.content_type.startswith("multipart/form-data"):
         raise InvalidInput("body", "must be multipart/form-data with a `file` part and a `metadata` part")
-    limit = request.app[SETTINGS].max_template_bytes
+    limit = app_settings(request, Settings).max_template_bytes
     pdf: bytes | None = None
     metadata: Any = None
     try:
@@ -174,7 +175,7 @@ async def create_template(request: web.Request) -> Template | web.Response:
     row = await templates.create_template(
         request.app[PG_POOL],
         ObjectStore(request.app[S3_CLIENT]),
-        request.app[SETTINGS].bucket,
+        app_settings(request, Settings).bucket,
         pdf,
         templates.TemplateFields(
             name=fields.name,
@@ -229,7 +230,7 @@ async def patch_template(request: web.Request, *, path: TemplatePath) -> Templat
     row = await templates.update_template(
         request.app[PG_POOL],
         ObjectStore(request.app[S3_CLIENT]),
-        request.app[SETTINGS].bucket,
+        app_settings(request, Settings).bucket,
         path.template_id,
         pdf,
         {key: getattr(patch, key) for key in patch.model_fields_set},
@@ -384,7 +385,7 @@ async def generation_archive(request: web.Request, *, path: GenerationPath) -> w
     generation = plan.generation
     s3 = request.app[S3_CLIENT]
     responses = downloads.open_objects(
-        s3, request.app[SETTINGS].bucket, [key for _, key in plan.entries], ARCHIVE_WINDOW
+        s3, app_settings(request, Settings).bucket, [key for _, key in plan.entries], ARCHIVE_WINDOW
     )
     chunks = downloads.stream_zip(plan.entries, responses, generation["created_at"])
     try:
@@ -423,7 +424,7 @@ async def generation_archive(request: web.Request, *, path: GenerationPath) -> w
 async def table_pdf(request: web.Request, *, path: GenerationTablePath) -> web.StreamResponse:
     key = await downloads.table_object(request.app[PG_POOL], path.place_id, path.generation_id, path.table_id)
     s3: Any = request.app[S3_CLIENT]
-    found = await s3.get_object(Bucket=request.app[SETTINGS].bucket, Key=key)
+    found = await s3.get_object(Bucket=app_settings(request, Settings).bucket, Key=key)
     body = found["Body"]
     try:
         response = web.StreamResponse(
@@ -443,7 +444,7 @@ async def table_pdf(request: web.Request, *, path: GenerationTablePath) -> web.S
 
 
 def _qr_data(request: web.Request, table_id: uuid.UUID) -> str:
-    return request.app[SETTINGS].qr_url_template.format(table_id=table_id)
+    return app_settings(request, Settings).qr_url_template.format(table_id=table_id)
 
 
 @routes.get(
