@@ -120,4 +120,5 @@ PARK_KINDS = (
     "redelivered",  # it came back unsettled too often (consumers crashed while handling it)
     "unroutable",  # relay: a task no queue accepted, after every publish attempt
     "unpublishable",  # relay: no AMQP frame can carry it
+    "other",  # parked before kinds were recorded, with a reason none of the above
 )
