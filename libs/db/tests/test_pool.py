@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from quintet_db import PoolTimeouts, create_pool
+from quintet_testing import eventually
 
 SHORT = PoolTimeouts(statement=0.3, lock=0.2, idle_in_transaction=0.5, acquire=0.2)
 
@@ -77,11 +78,7 @@ async def test_a_session_idle_in_its_transaction_is_ended(short_pool: asyncpg.Po
         async def ended() -> bool:
             return not await short_pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
 
-        for _ in range(100):
-            if await ended():
-                break
-            await asyncio.sleep(0.05)
-        assert await ended()
+        await eventually(ended, timeout=10)
         with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
             await conn.fetchval("SELECT 1")
 

@@ -10,6 +10,7 @@ import pytest
 
 from quintet_db import create_pool, migrate
 from quintet_messaging import MIGRATIONS_DIR
+from quintet_testing import eventually
 
 SCHEMA = "msgtest"
 
@@ -46,17 +47,14 @@ def service() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-async def eventually(predicate: Callable[[], Awaitable[bool]], *, within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 def wait_until() -> Callable[..., Awaitable[None]]:
-    return eventually
+    """`await wait_until(check, within=seconds)`: quintet_testing's `eventually`."""
+
+    async def wait(check: Callable[[], Awaitable[bool]], *, within: float = 20.0) -> None:
+        await eventually(check, timeout=within)
+
+    return wait
 
 
 class TcpProxy:

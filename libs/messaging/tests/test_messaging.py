@@ -360,7 +360,7 @@ async def test_task_reschedules_itself_with_the_same_task_id(
 
 
 async def test_periodic_job_runs_once_per_period_across_workers(
-    pool: asyncpg.Pool, service: str, amqp_url: str
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
 ) -> None:
     period = timedelta(seconds=0.3)
     workers = [worker_for(service, pool, amqp_url, run_relay=False) for _ in range(2)]
@@ -371,8 +371,14 @@ async def test_periodic_job_runs_once_per_period_across_workers(
             await pool.execute("INSERT INTO job_runs (owner) VALUES ($1)", owner)
 
         worker.every("tick", period, job)
+
+    async def six_periods() -> bool:
+        return (
+            await count(pool, "SELECT count(DISTINCT floor(extract(epoch FROM at) / 0.3)) FROM job_runs") >= 6
+        )
+
     async with workers[0], workers[1]:
-        await asyncio.sleep(2.0)
+        await wait_until(six_periods)
 
     per_period = await pool.fetch(
         "SELECT floor(extract(epoch FROM at) / 0.3) AS slot, count(*) AS runs FROM job_runs GROUP BY 1 ORDER BY 1"
