@@ -15,6 +15,7 @@ from quintet_messaging import broker_ready
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore, s3_client
 from quintet_web import RouteTable, create_base_app
+from quintet_web.routes import PUBLIC_URL
 
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 # The process-wide aioboto3 S3 client (its class is generated at runtime, hence Any).
@@ -60,6 +61,8 @@ def create_service_app(
         routes=routes,
         readiness={"database": database_ready, "broker": broker_is_ready},
     )
+    if settings.public_url:
+        app[PUBLIC_URL] = settings.public_url
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL] = await create_pool(
