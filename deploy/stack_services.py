@@ -54,7 +54,8 @@ ALL_SERVICES = [
 
 
 def present_services() -> list[Service]:
-    """Services with a folder in this checkout; QUINTET_SERVICES=a,b narrows the set (e.g. to run two)."""
+    """Services with a folder in this checkout; QUINTET_SERVICES=a,b narrows the set (e.g. to run two),
+    QUINTET_SERVICES=none starts none (the gateway and the stand-ins only)."""
     wanted = {name.strip() for name in os.environ.get("QUINTET_SERVICES", "").split(",") if name.strip()}
     return [s for s in ALL_SERVICES if s.present and (not wanted or s.name in wanted)]
 

@@ -122,6 +122,34 @@ def stack(
     assert not (state_dir / "stack.pid").exists(), "the pid file is left behind"
 
 
+@pytest.fixture
+def bare_stack_env(
+    stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """The environment of a stack of the gateway and the stand-ins only (QUINTET_SERVICES=none): how
+    the runner starts, reports and stops does not depend on the services, and this starts in seconds.
+    Its state (pid file, log) is in tmp_path/"state"; its temp folders must all be gone afterwards."""
+    run_tmp = Path(tempfile.mkdtemp(prefix="quintet-e2e-"))
+    run_tmp.chmod(0o755)
+    env = {
+        **os.environ,
+        "QUINTET_SERVICES": "none",
+        "QUINTET_PG_DSN": stack_database,
+        "QUINTET_AMQP_URL": amqp_url,
+        "QUINTET_S3_ENDPOINT": s3_endpoint,
+        "QUINTET_S3_ACCESS_KEY": s3_credentials["access_key"],
+        "QUINTET_S3_SECRET_KEY": s3_credentials["secret_key"],
+        "QUINTET_GATEWAY_PORT": str(free_port()),
+        "QUINTET_STAND_INS_PORT": str(free_port()),
+        "QUINTET_STATE_DIR": str(tmp_path / "state"),
+        "TMPDIR": str(run_tmp),
+    }
+    yield env
+    left_behind = list(run_tmp.glob("quintet-gateway-*"))  # (`make` also runs uv, which leaves a lock)
+    shutil.rmtree(run_tmp)
+    assert not left_behind, f"the gateway's run dir is left behind: {left_behind}"
+
+
 STARTUP_TIMEOUT = 180  # a loaded 2-core CI machine starts the stack in 15-60 s
 
 

@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from stack_services import ALL_SERVICES, ROOT, prepare_run_dir, present_services, render_gateway
 
-from quintet_testing import free_port
+from quintet_testing import eventually, free_port
 from quintet_testing.http import bearer
 
 KNOWN = [s.name for s in ALL_SERVICES]
@@ -41,18 +41,6 @@ async def _json_error(response: aiohttp.ClientResponse, status: int, code: str) 
     assert set(body) == {"code", "message", "details"}, body
     assert body["code"] == code, body
     return body
-
-
-async def _wait_for(check, within: float = 10.0):
-    """Poll `check` (sync) until it returns something truthy; the last value is in the failure."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = check()
-        if value:
-            return value
-        assert loop.time() < deadline, f"condition not met within {within}s: got {value!r}"
-        await asyncio.sleep(0.05)
 
 
 # --- through the stack -------------------------------------------------------------------------
@@ -135,7 +123,7 @@ async def test_each_request_is_one_access_log_line_with_its_request_id_and_upstr
     def lines() -> list[str]:
         return [line for line in stack.log.read_text().splitlines() if request_id in line]
 
-    [line] = await _wait_for(lines)
+    [line] = await eventually(lines)
     assert "GET /segments/health" in line and " 200 " in line, line
     assert re.search(r"upstream_time=\d+\.\d+", line), line
 
