@@ -158,3 +158,39 @@ def test_setsid_make_run_stopped_with_sigint_exits_0_without_an_error(bare_stack
     assert returncode == 0, output
     assert "exited with" not in output and "Error" not in output, output
     assert not _answers(bare_stack_env["QUINTET_GATEWAY_PORT"])
+
+
+def _compose() -> dict:
+    import yaml  # comes with moto[server], a dev dependency
+
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.mark.parametrize("service", ["postgres", "rabbitmq", "minio", "gateway"])
+def test_compose_publishes_ports_on_this_machine_only(service):
+    ports = _compose()["services"][service].get("ports", [])
+    assert ports, service
+    for port in ports:
+        assert port.startswith(("127.0.0.1:", "${QUINTET_GATEWAY_BIND:-127.0.0.1}:")), port
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [
+        ("postgres", "POSTGRES_PASSWORD"),
+        ("rabbitmq", "RABBITMQ_DEFAULT_PASS"),
+        ("minio", "MINIO_ROOT_PASSWORD"),
+    ],
+)
+def test_compose_takes_infrastructure_credentials_from_the_environment(service, variable):
+    value = _compose()["services"][service]["environment"][variable]
+    assert value.startswith("${QUINTET_"), value
+
+
+def test_the_image_runs_as_an_unprivileged_user():
+    users = [
+        line.split()[1]
+        for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines()
+        if line.startswith("USER ")
+    ]
+    assert users and users[-1] not in {"root", "0"}, users
