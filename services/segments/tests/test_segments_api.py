@@ -162,3 +162,22 @@ async def test_the_openapi_document_describes_every_segments_path(client: Any) -
         "/api/v1/users",
         "/api/v1/reports/{report_id}",
     } <= set(document["paths"])
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "path_slug",
+    ["%EF%AC%80", "%C4%B1", "bad%20slug", "%00", "A%00B", "A" * 129],
+    ids=["ligature-ff", "dotless-i", "space", "nul", "inner-nul", "too-long"],
+)
+async def test_a_path_slug_that_creation_would_refuse_is_rejected_and_changes_nothing(
+    client: Any, create_segment: Any, method: str, path_slug: str
+) -> None:
+    """"ﬀ".upper() is "FF", "ı".upper() is "I": a path must not reach a segment creation refuses to name so."""
+    await create_segment("ff", percent=10)
+    await create_segment("i")
+    response = await client.request(method, f"/api/v1/segment/{path_slug}", json={"percent": 50}, headers=WRITE)
+    error = await expect_error(response, 400, "validation_error")
+    assert error["details"][0]["field"] == "slug"
+    segments = await expect(await client.get("/api/v1/segments", headers=READ), 200, list[Segment])
+    assert [(s.slug, s.percent) for s in segments] == [("FF", 10), ("I", 0)]

@@ -85,8 +85,9 @@ async def change_rollout(request: web.Request, *, path: SegmentPath, body: Chang
     if body.percent is None and body.selection is None:
         raise BadRequest("percent is required", code="validation_error", details=[{"field": "percent"}])
     try:
+        slug = rules.normalise_slug(path.slug)
         buckets = rules.rollout_buckets(body.percent, body.selection)
-        segment = await segmentation.change_rollout(request.app[PG_POOL], path.slug.strip().upper(), buckets)
+        segment = await segmentation.change_rollout(request.app[PG_POOL], slug, buckets)
     except rules.RuleViolation as exc:
         raise _bad(exc) from exc
     except segmentation.SegmentsNotFound as exc:
@@ -100,11 +101,13 @@ async def change_rollout(request: web.Request, *, path: SegmentPath, body: Chang
     scope=WRITE,
     path_params=SegmentPath,
     status=204,
-    errors=(404,),
+    errors=(400, 404),
 )
 async def delete_segment(request: web.Request, *, path: SegmentPath) -> None:
     try:
-        await segmentation.delete_segment(request.app[PG_POOL], path.slug.strip().upper())
+        await segmentation.delete_segment(request.app[PG_POOL], rules.normalise_slug(path.slug))
+    except rules.RuleViolation as exc:
+        raise _bad(exc) from exc
     except segmentation.SegmentsNotFound as exc:
         raise _not_found(exc) from exc
 
