@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -14,11 +14,39 @@ from quintet_db import create_pool
 from quintet_messaging import broker_ready
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore, s3_client
-from quintet_web import RouteTable, create_base_app
+from quintet_web import ErrorMapping, ErrorTable, create_base_app
+
+if TYPE_CHECKING:
+    from quintet_service.declaration import ServiceDeclaration
 
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 # The process-wide aioboto3 S3 client (its class is generated at runtime, hence Any).
 S3_CLIENT = web.AppKey("s3_client", Any)
+SETTINGS = web.AppKey("settings", PlatformSettings)
+
+S = TypeVar("S", bound=PlatformSettings)
+
+# The database refusing to wait any longer is the service being busy, answered alike everywhere.
+DATABASE_ERRORS = ErrorTable(
+    {
+        asyncpg.exceptions.QueryCanceledError: ErrorMapping(
+            503, "timeout", "the service is busy; retry shortly", retry_after=1
+        ),
+        asyncpg.exceptions.LockNotAvailableError: ErrorMapping(
+            503, "busy", "the data is being changed; retry shortly", retry_after=1
+        ),
+        asyncpg.exceptions.TooManyConnectionsError: ErrorMapping(
+            503, "busy", "the service is busy; retry shortly", retry_after=1
+        ),
+    }
+)
+
+
+def app_settings(request: web.Request, settings_class: type[S]) -> S:
+    """The service's typed settings from a handler's request."""
+    settings = request.config_dict[SETTINGS]
+    assert isinstance(settings, settings_class), type(settings)
+    return settings
 
 
 @asynccontextmanager
@@ -32,19 +60,12 @@ async def _s3(settings: PlatformSettings, buckets: Iterable[str]) -> AsyncIterat
         yield client
 
 
-def create_service_app(
-    service: str,
-    schema: str,
-    settings: PlatformSettings,
-    routes: list[RouteTable],
-    *,
-    buckets: Iterable[str] = (),
-    pool_options: Mapping[str, Any] | None = None,
-) -> web.Application:
-    """The service's api: handlers find the pool at `app[PG_POOL]` and the S3 client at `app[S3_CLIENT]`.
+def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) -> web.Application:
+    """The service's api: the platform edge (quintet_web) with the service's routes and error table,
+    the process-wide pool (`app[PG_POOL]`) and S3 client (`app[S3_CLIENT]`) as cleanup contexts, the
+    settings at `app[SETTINGS]`, and `/ready` checking the database and the broker."""
+    from quintet_service.declaration import resolve
 
-    `buckets` are created at startup if missing; `pool_options` go to `asyncpg.create_pool`.
-    """
     app: web.Application
 
     async def database_ready() -> None:
@@ -54,22 +75,27 @@ def create_service_app(
         if not await broker_ready(settings.amqp_url):
             raise ConnectionError("the broker does not accept connections")
 
+    errors = DATABASE_ERRORS
+    if service.errors is not None:
+        errors = errors | resolve(service.errors)
     app = create_base_app(
-        service,
+        service.name,
         jwt_secret=settings.jwt_secret,
-        routes=routes,
+        routes=[resolve(service.routes)],
         readiness={"database": database_ready, "broker": broker_is_ready},
+        errors=errors,
     )
+    app[SETTINGS] = settings
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL] = await create_pool(
-            settings.pg_dsn, schema, max_size=settings.pg_pool_max, **dict(pool_options or {})
+            settings.pg_dsn, service.schema, max_size=settings.pg_pool_max, **dict(service.pool_options)
         )
         yield
         await app[PG_POOL].close()
 
     async def s3_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with _s3(settings, buckets) as client:
+        async with _s3(settings, service.bucket_names(settings)) as client:
             app[S3_CLIENT] = client
             yield
 
