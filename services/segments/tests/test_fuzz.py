@@ -1,5 +1,4 @@
-from types import SimpleNamespace
-
 from quintet_testing.fuzz import fuzz_tests
+from segments import SERVICE
 
-globals().update(fuzz_tests(SimpleNamespace(routes="segments.api.routes:routes")))
+globals().update(fuzz_tests(SERVICE))
