@@ -37,6 +37,7 @@ async def test_a_segment_is_created_with_its_slug_upper_cased(
         ({"slug": "has space"}, "slug"),
         ({"slug": "A" * 129}, "slug"),
         ({"slug": 5}, "slug"),
+        ({"slug": "A\u0000B"}, "slug"),
         ({"slug": "X", "percent": 101}, "percent"),
         ({"slug": "X", "percent": -0.5}, "percent"),
         ({"slug": "X", "percent": "many"}, "percent"),

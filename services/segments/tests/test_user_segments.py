@@ -88,6 +88,8 @@ IN_FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         ),
         ({"segments_to_add": [{"slug": "a", "ttl_seconds": True}]}, "segments_to_add.0"),
         ({"segments_to_add": ["bad slug"]}, "segments_to_add.0"),
+        ({"segments_to_add": ["a\u0000"]}, "segments_to_add.0"),
+        ({"segments_to_delete": ["\u0000"]}, "segments_to_delete.0"),
         ({"segments_to_add": "a"}, "segments_to_add"),
         ({"segments_to_delete": [{"slug": "a"}]}, "segments_to_delete.0"),
         ({"segments": ["a"]}, "segments"),

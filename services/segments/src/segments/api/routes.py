@@ -178,10 +178,14 @@ async def request_report(request: web.Request, *, path: UserPath, query: ReportQ
 
 @routes.get(
     f"{API}/reports/{{report_id}}",
-    summary="A history report: 200 text/csv when ready, 202 while pending, 409 report_failed",
+    summary="A history report: 200 text/csv when ready, 202 while pending, 409 report_failed, 410 gone",
+    description=(
+        'While the report is being built: 202 `{"report_id", "status": "pending"}` with a'
+        " `Retry-After` header (seconds). A report whose file is no longer stored: 410 `report_gone`."
+    ),
     scope=READ,
     path_params=ReportPath,
-    response=ReportPending,
+    response=str,
     response_content_type="text/csv",
     errors=(404, 409, 410),
 )
