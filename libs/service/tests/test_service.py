@@ -1,6 +1,8 @@
 """The shared service composition against real PostgreSQL, RabbitMQ and S3."""
 
+import asyncio
 import dataclasses
+import urllib.parse
 from pathlib import Path
 from typing import ClassVar
 
@@ -148,3 +150,35 @@ async def test_a_wait_that_runs_out_is_a_503_with_retry_after_and_no_exception_t
         body = await expect_error(response, 503, code)
         assert response.headers["Retry-After"] == "1"
         assert "statement" not in body["message"] and "lock" not in body["message"]
+
+
+async def test_ready_polled_often_opens_one_broker_connection(database_factory, platform_settings, amqp_url):
+    accepted = 0
+    parts = urllib.parse.urlsplit(amqp_url)
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        up_reader, up_writer = await asyncio.open_connection(parts.hostname, parts.port or 5672)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+
+    proxy = await asyncio.start_server(forward, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    proxied = urllib.parse.urlunsplit(
+        parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{port}")
+    )
+    dsn = await database_factory.migrated("notes_svc", MIGRATIONS)
+    settings = NotesSettings(pg_dsn=dsn, **{**platform_settings, "amqp_url": proxied})
+    async with proxy, api_client(NOTES.create_app(settings)) as client:
+        answers = await asyncio.gather(*(client.get("/ready") for _ in range(20)))
+        assert [a.status for a in answers] == [200] * 20
+    assert accepted == 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,6 +43,26 @@ DATABASE_ERRORS = ErrorTable(
 )
 
 
+# /ready opens a broker connection to answer; however often it is polled, at most once per this long.
+BROKER_CHECK_TTL = 5.0
+
+
+class _CachedCheck:
+    """One probe at a time, its answer reused for `ttl` seconds (a poller cannot multiply probes)."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._lock = asyncio.Lock()
+        self._answer: tuple[float, bool] | None = None
+
+    async def __call__(self, probe: Callable[[], Awaitable[bool]]) -> bool:
+        async with self._lock:
+            now = time.monotonic()
+            if self._answer is None or now - self._answer[0] >= self._ttl:
+                self._answer = (now, await probe())
+            return self._answer[1]
+
+
 def app_settings(request: web.Request, settings_class: type[S]) -> S:
     """The service's typed settings from a handler's request."""
     settings = request.config_dict[SETTINGS]
@@ -71,8 +92,10 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
     async def database_ready() -> None:
         await app[PG_POOL].fetchval("SELECT 1")
 
+    broker_check = _CachedCheck(BROKER_CHECK_TTL)
+
     async def broker_is_ready() -> None:
-        if not await broker_ready(settings.amqp_url):
+        if not await broker_check(lambda: broker_ready(settings.amqp_url)):
             raise ConnectionError("the broker does not accept connections")
 
     errors = DATABASE_ERRORS
