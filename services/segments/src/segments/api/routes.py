@@ -35,6 +35,10 @@ WRITE = "segments:write"
 API = "/api/v1"
 # How long a client should wait before asking for a pending report again (seconds).
 REPORT_RETRY_AFTER = 1
+# A rollout is materialised before the answer (every known user covered): over millions of users
+# that takes longer than the platform's default handler timeout. Cut short, the growth is finished
+# by the worker (and by a repeated request).
+ROLLOUT_TIMEOUT = 300.0
 
 
 def _segment(segment: model.Segment) -> Segment:
@@ -49,6 +53,7 @@ def _segment(segment: model.Segment) -> Segment:
     response=Segment,
     status=201,
     errors=(400, 409),
+    timeout=ROLLOUT_TIMEOUT,
 )
 async def create_segment(request: web.Request, *, body: CreateSegmentRequest) -> Segment:
     slug = rules.normalise_slug(body.slug)
@@ -66,6 +71,7 @@ async def create_segment(request: web.Request, *, body: CreateSegmentRequest) ->
     body=ChangeRolloutRequest,
     response=Segment,
     errors=(400, 404),
+    timeout=ROLLOUT_TIMEOUT,
 )
 async def change_rollout(request: web.Request, *, path: SegmentPath, body: ChangeRolloutRequest) -> Segment:
     slug = rules.normalise_slug(path.slug)
@@ -188,6 +194,7 @@ async def request_report(request: web.Request, *, path: UserPath, query: ReportQ
     response=str,
     response_content_type="text/csv",
     errors=(404, 409, 410),
+    timeout=None,  # streams for as long as the client reads
 )
 async def get_report(request: web.Request, *, path: ReportPath) -> web.StreamResponse:
     download = await history_reports.download_report(
