@@ -87,15 +87,18 @@ async def test_the_relay_publishes_the_events_to_subscribers(
         await create_segment("a", percent=100)
         await update_user(1, ["a"])
         received: list[tuple[str, Any]] = []
-        async with queue.iterator() as messages:
-            async for message in messages:
+
+        async def two_received() -> bool:
+            message = await queue.get(fail=False)
+            if message is not None:
                 async with message.process():
                     spec = (
                         SEGMENT_CREATED if message.routing_key == SEGMENT_CREATED.type else MEMBERSHIP_CHANGED
                     )
                     received.append((message.routing_key or "", spec.parse(message.body).payload))
-                if len(received) == 2:
-                    break
+            return len(received) == 2
+
+        await eventually(two_received, timeout=15)  # a missing event fails here, never hangs
     assert received[0][0] == SEGMENT_CREATED.type
     change = received[1][1]
     assert (change.user_id, change.slug, change.operation, change.reason) == (1, "A", "add", "rollout")

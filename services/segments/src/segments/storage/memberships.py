@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from segments.domain.model import HistoryEntry
+from segments.domain.model import HistoryEntry, Registration
 from segments.storage.recording import record_changes
 
 ACTIVE_SLUGS = """
@@ -36,7 +36,7 @@ async def stage_users(conn: asyncpg.Connection, user_ids: Sequence[int]) -> None
 
 async def register_users(
     conn: asyncpg.Connection, source_sql: str, args: Sequence[object], request_id: str | None
-) -> tuple[int, int]:
+) -> Registration:
     """Insert the users of `source_sql` (a query yielding `user_id`) that are new, and the rollout
     memberships of every live rollout segment they fall into; returns (new users, memberships)."""
     rid = f"${len(args) + 1}"
@@ -65,7 +65,7 @@ async def register_users(
         request_id,
     )
     assert row is not None
-    return int(row[1]), int(row[0])
+    return Registration(registered=int(row[1]), rollout_memberships=int(row[0]))
 
 
 async def lock_user(conn: asyncpg.Connection, user_id: int) -> None:

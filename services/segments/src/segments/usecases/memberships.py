@@ -58,10 +58,9 @@ async def register_users(pool: asyncpg.Pool, user_ids: Sequence[int]) -> Registr
     async with pool.acquire() as conn, conn.transaction():
         await memberships_sql.stage_users(conn, user_ids)
         await segments_sql.lock_rollouts_shared(conn)
-        registered, memberships = await memberships_sql.register_users(
+        return await memberships_sql.register_users(
             conn, "SELECT user_id FROM staged_users", [], current_request_id()
         )
-    return Registration(registered, memberships)
 
 
 async def expire_memberships(pool: asyncpg.Pool) -> int:
