@@ -12,14 +12,17 @@ from personal_goals.domain.errors import (
     UploadFinished,
     UploadNotFound,
 )
+from quintet_web import ErrorTable
 
-ERRORS_BY_EXCEPTION: dict[type[Exception], tuple[int, str]] = {
-    DatasetInvalid: (400, "invalid_dataset"),
-    NoUser: (400, "missing_user"),
-    ReadingOthersGoalsForbidden: (403, "missing_scope"),
-    SelectionNotFound: (404, "selection_not_found"),
-    GoalNotFound: (404, "goal_not_found"),
-    UploadNotFound: (404, "upload_not_found"),
-    SelectionsAlreadyUploading: (409, "upload_already_started"),
-    UploadFinished: (409, "upload_finished"),
-}
+ERRORS = ErrorTable(
+    {
+        DatasetInvalid: (400, "invalid_dataset"),
+        NoUser: (400, "missing_user"),
+        ReadingOthersGoalsForbidden: (403, "missing_scope"),
+        SelectionNotFound: (404, "selection_not_found"),
+        GoalNotFound: (404, "goal_not_found"),
+        UploadNotFound: (404, "upload_not_found"),
+        SelectionsAlreadyUploading: (409, "upload_already_started"),
+        UploadFinished: (409, "upload_finished"),
+    }
+)

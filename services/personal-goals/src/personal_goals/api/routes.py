@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from aiohttp import web
 
 from personal_goals.api.models import (
@@ -26,29 +23,17 @@ from personal_goals.api.models import (
     ValidateUploadResponse,
 )
 from personal_goals.domain.goal_reads import READ, READ_ANY, goals_reader
-from personal_goals.errors import ERRORS_BY_EXCEPTION
-from personal_goals.keys import PG_POOL, S3_CLIENT, SETTINGS
+from personal_goals.settings import Settings
 from personal_goals.storage.goals import VisibleGoal
 from personal_goals.storage.selections import SelectionSummary
 from personal_goals.usecases import goal_reads, selection_upload, selections
 from personal_goals.usecases.selection_upload import UploadState
-from quintet_web import ApiError, Principal, RouteTable
+from quintet_service import PG_POOL, S3_CLIENT, app_settings
+from quintet_web import Principal, RouteTable
 
 routes = RouteTable("personal-goals")
 
 ADMIN = "goals:admin"
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    """Domain exceptions answered as `errors.py` maps them."""
-    try:
-        yield
-    except tuple(ERRORS_BY_EXCEPTION) as exc:
-        status, code = ERRORS_BY_EXCEPTION[type(exc)]
-        error = ApiError(str(exc), code=code, details=getattr(exc, "details", None))
-        error.status = status
-        raise error from exc
 
 
 @routes.post(
@@ -62,11 +47,10 @@ def _domain_errors() -> Iterator[None]:
 async def validate_upload(request: web.Request, *, body: UploadTableRequest) -> ValidateUploadResponse:
     """200 with row counts when the dataset exists and matches the goals schema; 400 naming every
     problem; 409 when an upload of any of its selections has already started."""
-    settings = request.app[SETTINGS]
-    with _domain_errors():
-        summary = await selection_upload.validate_upload(
-            request.app[PG_POOL], request.app[S3_CLIENT], settings.dataset_policy(), body.table
-        )
+    settings = app_settings(request, Settings)
+    summary = await selection_upload.validate_upload(
+        request.app[PG_POOL], request.app[S3_CLIENT], settings.dataset_policy(), body.table
+    )
     return ValidateUploadResponse(
         rows=summary.rows,
         selections=[SelectionRows(selection_id=s, rows=n) for s, n in summary.selections.items()],
@@ -85,16 +69,15 @@ async def apply_upload(request: web.Request, *, body: ApplyUploadRequest) -> Upl
     """Idempotent: the first call (or the first after a cancel) creates the progress rows and enqueues
     the upload task (task id = the table address); every call answers the current state, so the
     drafts service polls it."""
-    settings = request.app[SETTINGS]
-    with _domain_errors():
-        state = await selection_upload.apply_upload(
-            request.app[PG_POOL],
-            request.app[S3_CLIENT],
-            settings.dataset_policy(),
-            body.table,
-            skipped_offset=body.skipped_offset,
-            skipped_limit=body.skipped_limit or settings.skipped_goals_limit,
-        )
+    settings = app_settings(request, Settings)
+    state = await selection_upload.apply_upload(
+        request.app[PG_POOL],
+        request.app[S3_CLIENT],
+        settings.dataset_policy(),
+        body.table,
+        skipped_offset=body.skipped_offset,
+        skipped_limit=body.skipped_limit or settings.skipped_goals_limit,
+    )
     return _status_response(state)
 
 
@@ -107,11 +90,10 @@ async def apply_upload(request: web.Request, *, body: ApplyUploadRequest) -> Upl
     errors=(404, 409),
 )
 async def cancel_upload(request: web.Request, *, body: UploadTableRequest) -> UploadStatusResponse:
-    settings = request.app[SETTINGS]
-    with _domain_errors():
-        state = await selection_upload.cancel_upload(
-            request.app[PG_POOL], body.table, skipped_limit=settings.skipped_goals_limit
-        )
+    settings = app_settings(request, Settings)
+    state = await selection_upload.cancel_upload(
+        request.app[PG_POOL], body.table, skipped_limit=settings.skipped_goals_limit
+    )
     return _status_response(state)
 
 
@@ -149,10 +131,7 @@ def _status_response(state: UploadState) -> UploadStatusResponse:
     errors=(404,),
 )
 async def update_selection(request: web.Request, *, body: UpdateSelectionRequest) -> Selection:
-    with _domain_errors():
-        summary = await selections.update_selection_status(
-            request.app[PG_POOL], body.selection_id, body.status
-        )
+    summary = await selections.update_selection_status(request.app[PG_POOL], body.selection_id, body.status)
     return _selection_model(summary)
 
 
@@ -177,8 +156,7 @@ async def list_selections(request: web.Request, *, query: SelectionListQuery) ->
     errors=(404,),
 )
 async def get_selection(request: web.Request, *, path: SelectionPath) -> Selection:
-    with _domain_errors():
-        summary = await selections.get_selection(request.app[PG_POOL], path.selection_id)
+    summary = await selections.get_selection(request.app[PG_POOL], path.selection_id)
     return _selection_model(summary)
 
 
@@ -217,9 +195,8 @@ def _goal_model(goal: VisibleGoal) -> Goal:
 async def list_goals(request: web.Request, *, query: GoalsQuery, principal: Principal) -> list[Goal]:
     """The user is the token's subject. A trusted backend (scope goals:read-any) names the user in
     `?yandex_uid=`; no header names a user."""
-    with _domain_errors():
-        user = goals_reader(principal.sub, principal.scopes, query.yandex_uid)
-        goals = await goal_reads.visible_goals(request.app[PG_POOL], user)
+    user = goals_reader(principal.sub, principal.scopes, query.yandex_uid)
+    goals = await goal_reads.visible_goals(request.app[PG_POOL], user)
     return [_goal_model(goal) for goal in goals]
 
 
@@ -233,7 +210,6 @@ async def list_goals(request: web.Request, *, query: GoalsQuery, principal: Prin
     errors=(400, 404),
 )
 async def get_goal(request: web.Request, *, path: GoalPath, query: GoalsQuery, principal: Principal) -> Goal:
-    with _domain_errors():
-        user = goals_reader(principal.sub, principal.scopes, query.yandex_uid)
-        goal = await goal_reads.visible_goal(request.app[PG_POOL], user, path.goal_id)
+    user = goals_reader(principal.sub, principal.scopes, query.yandex_uid)
+    goal = await goal_reads.visible_goal(request.app[PG_POOL], user, path.goal_id)
     return _goal_model(goal)

@@ -103,10 +103,11 @@ async def selections_already_uploading(
     next apply takes them over)."""
     rows = await conn.fetch(
         """
-        SELECT selection_id FROM selection_upload_progresses
-        WHERE selection_id = any($2::text[])
-          AND NOT (table_address = $1 AND status = 'cancelled')
-        ORDER BY selection_id
+        SELECT p.selection_id
+        FROM selection_upload_progresses p JOIN goal_uploads u ON u.table_address = p.table_address
+        WHERE p.selection_id = any($2::text[])
+          AND NOT (u.table_address = $1 AND u.status = 'cancelled')
+        ORDER BY p.selection_id
         """,
         table_address,
         list(selection_ids),

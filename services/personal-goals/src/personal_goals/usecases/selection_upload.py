@@ -97,7 +97,7 @@ async def _start(conn: asyncpg.Connection, table: str, summary: DatasetSummary) 
         taken = await uploads.selections_already_uploading(conn, table, list(summary.selections))
         raise SelectionsAlreadyUploading(taken) from None
     task = UploadTask(table=table, generation=generation)
-    await enqueue_task(conn, SERVICE, UPLOAD_TASK, table, task)
+    await enqueue_task(conn, SERVICE.name, UPLOAD_TASK, table, task)
     log.info("goals upload started", table=table, rows=summary.rows, generation=generation)
 
 
