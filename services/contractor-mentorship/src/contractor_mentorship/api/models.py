@@ -10,8 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from quintet_contracts.contractor_mentorship import MatchingStatus
 
-_ID = Field(min_length=1, max_length=64)
-
 
 def _no_nul(value: str | None) -> str | None:
     if value is not None and "\x00" in value:
@@ -69,8 +67,8 @@ class MatchingsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: MatchingStatus | None = None
-    park_id: str | None = _ID
-    driver_id: str | None = _ID
+    park_id: str | None = Field(None, min_length=1, max_length=64)
+    driver_id: str | None = Field(None, min_length=1, max_length=64)
     cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page")
     limit: int = Field(50, ge=1, le=500)
 

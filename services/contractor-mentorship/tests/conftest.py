@@ -1,0 +1,275 @@
+"""Fixtures: a fresh migrated database per test, the stand-ins app in-process on a free port (a world
+of its own per test), the api over real HTTP, and the real worker in this event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pyarrow as pa
+import pytest
+from aiohttp.test_utils import TestServer
+
+from contractor_mentorship import SCHEMA
+from contractor_mentorship.app import create_app, crm_buckets
+from contractor_mentorship.migrations import MIGRATION_SOURCES
+from contractor_mentorship.settings import Settings
+from contractor_mentorship.upstreams import open_upstreams
+from contractor_mentorship.worker import build_worker
+from quintet_db import create_pool
+from quintet_s3 import DatasetNotFound, ObjectStore, open_dataset, s3_client, write_dataset_part
+from quintet_service import worker_resources
+from quintet_stand_ins.app import create_app as create_stand_ins
+from quintet_testing.http import api_client, bearer
+
+ADMIN = bearer("mentorship:admin", sub="admin")
+
+
+def driver_token(park_id: str, driver_id: str) -> dict[str, str]:
+    return bearer("mentorship:driver", sub=f"{park_id}/{driver_id}", park_id=park_id, driver_id=driver_id)
+
+
+@pytest.fixture
+async def stand_ins_url() -> AsyncIterator[str]:
+    server = TestServer(create_stand_ins())
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+def settings_overrides(stand_ins_url: str) -> dict[str, Any]:
+    return {
+        "driver_profiles_url": f"{stand_ins_url}/driver-profiles",
+        "personal_url": f"{stand_ins_url}/personal",
+        "trackstory_url": f"{stand_ins_url}/trackstory",
+        "geobase_url": f"{stand_ins_url}/geobase",
+        "fleet_rent_url": f"{stand_ins_url}/fleet-rent",
+        "client_events_url": f"{stand_ins_url}/client-events",
+    }
+
+
+@pytest.fixture
+async def pg_dsn(database_factory: Any) -> str:
+    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
+
+
+@pytest.fixture
+def crm_bucket() -> str:
+    """A bucket of this test's own for the CRM's datasets (the S3 server is shared by the session)."""
+    return f"crm-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(
+    pg_dsn: str, platform_settings: dict[str, str], settings_overrides: dict[str, Any], crm_bucket: str
+) -> Settings:
+    crm = f"s3://{crm_bucket}/mentorship"
+    return Settings(
+        pg_dsn=pg_dsn,
+        **platform_settings,
+        **settings_overrides,
+        pg_pool_max=8,
+        upstream_timeout_seconds=1.0,
+        upstream_retry_delay_seconds=0.01,
+        max_attempts=2,
+        retry_delays_seconds=(0.2,),
+        new_drivers_url=f"{crm}/new_drivers/",
+        distribution_url=f"{crm}/distribution/",
+        results_to_send_url=f"{crm}/results_to_send/",
+        finished_promocodes_url=f"{crm}/finished_promocodes/",
+        archive_url=f"{crm}/archive/",
+        # Scheduled runs would race the tests' own admin runs: far apart here.
+        import_matchings_period_seconds=3600,
+        import_progress_period_seconds=3600,
+        import_finished_period_seconds=3600,
+        archive_period_seconds=3600,
+    )
+
+
+@pytest.fixture
+async def db(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(pg_dsn, SCHEMA, min_size=1, max_size=2)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Any]:
+    async with api_client(create_app(settings)) as http:
+        yield http
+
+
+@pytest.fixture
+async def start_worker(settings: Settings) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Starts the real worker (relay, crm-request task, jobs) in this event loop when called."""
+    running: list[asyncio.Future[None]] = []
+    exits: list[Any] = []
+
+    async def start() -> None:
+        resources = worker_resources(settings, SCHEMA, buckets=crm_buckets(settings))
+        pool, s3 = await resources.__aenter__()
+        exits.append(resources)
+        upstreams_ctx = open_upstreams(settings)
+        upstreams = await upstreams_ctx.__aenter__()
+        exits.append(upstreams_ctx)
+        running.append(asyncio.ensure_future(build_worker(settings, pool, s3, upstreams).run()))
+
+    yield start
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    for ctx in reversed(exits):
+        await ctx.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def worker(start_worker: Callable[[], Awaitable[None]]) -> None:
+    await start_worker()
+
+
+@pytest.fixture
+async def stand_ins(stand_ins_url: str) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=stand_ins_url + "/") as session:
+        yield session
+
+
+@pytest.fixture
+def add_driver(stand_ins: aiohttp.ClientSession) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Adds one person to the stand-ins' world; returns the body sent (profiles first is theirs)."""
+
+    async def add(
+        *,
+        profiles: int = 1,
+        hired_days_ago: float = 3,
+        city: str = "Москва",
+        rented: bool = False,
+        phone: str | None = None,
+        first_name: str = "Иван",
+        last_name: str = "Тестов",
+    ) -> dict[str, Any]:
+        person = uuid.uuid4().hex[:10]
+        body = {
+            "unique_driver_id": f"udid-{person}",
+            "profiles": [
+                {"park_id": f"park-{person}-{i}", "driver_id": f"drv-{person}-{i}"} for i in range(profiles)
+            ],
+            "first_name": first_name,
+            "last_name": last_name,
+            "phone": phone or f"+7900{int(person[:7], 16) % 10_000_000:07d}",
+            "hired_at": (datetime.now(UTC) - timedelta(days=hired_days_ago)).isoformat(),
+            "point": {"lat": 55.75, "lon": 37.61},
+            "city": city,
+            "rented": rented,
+        }
+        response = await stand_ins.post("_stand-in/drivers", json=body)
+        assert response.status == 201, await response.text()
+        return body
+
+    return add
+
+
+@pytest.fixture
+def fault(stand_ins: aiohttp.ClientSession) -> Callable[..., Awaitable[None]]:
+    async def inject(
+        upstream: str, *, status: int | None = None, delay_ms: int = 0, count: int = 1000
+    ) -> None:
+        body = {"upstream": upstream, "status": status, "delay_ms": delay_ms, "count": count}
+        response = await stand_ins.post("_stand-in/faults", json=body)
+        assert response.status == 201, await response.text()
+
+    return inject
+
+
+def token_of(driver: dict[str, Any], profile: int = 0) -> dict[str, str]:
+    key = driver["profiles"][profile]
+    return driver_token(key["park_id"], key["driver_id"])
+
+
+@pytest.fixture
+def as_driver() -> Callable[..., dict[str, str]]:
+    """Headers of a driver token for one of a person's profiles (by index)."""
+    return token_of
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[ObjectStore]:
+    async with s3_client(
+        settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
+    ) as s3:
+        store = ObjectStore(s3)
+        for bucket in crm_buckets(settings):
+            await store.ensure_bucket(bucket)
+        yield store
+
+
+class Crm:
+    """Plays the CRM's side of the datasets in a test: reads requests, writes its own tables."""
+
+    def __init__(self, store: ObjectStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    async def requests(self) -> list[dict[str, Any]]:
+        try:
+            dataset = await open_dataset(self.store, self.settings.new_drivers_url)
+        except DatasetNotFound:
+            return []
+        return list((await dataset.read_all()).to_pylist())
+
+    async def distribute(
+        self, pairs: list[tuple[dict[str, Any], dict[str, Any]]], connected: datetime
+    ) -> None:
+        """(newbie profile, mentor profile) pairs connected at `connected`."""
+        rows = [
+            {
+                "newbie_park_id": n["park_id"],
+                "newbie_driver_id": n["driver_id"],
+                "mentor_park_id": m["park_id"],
+                "mentor_driver_id": m["driver_id"],
+                "connected_dttm": connected,
+            }
+            for n, m in pairs
+        ]
+        await write_dataset_part(self.store, self.settings.distribution_url, pa.Table.from_pylist(rows))
+
+    async def results(self, newbie: dict[str, Any], **figures: str) -> None:
+        row = {"newbie_park_id": newbie["park_id"], "newbie_driver_id": newbie["driver_id"], **figures}
+        await write_dataset_part(self.store, self.settings.results_to_send_url, pa.Table.from_pylist([row]))
+
+    async def promocodes(self, day: str, codes: dict[str, str]) -> None:
+        rows = [{"entity_id": entity, "promocode": code} for entity, code in codes.items()]
+        table = pa.Table.from_pylist(
+            rows, schema=pa.schema([("entity_id", pa.string()), ("promocode", pa.string())])
+        )
+        await write_dataset_part(self.store, f"{self.settings.finished_promocodes_url}{day}/", table)
+
+
+@pytest.fixture
+def crm(store: ObjectStore, settings: Settings) -> Crm:
+    return Crm(store, settings)
+
+
+@pytest.fixture
+def run_job(client: Any) -> Callable[[str], Awaitable[dict[str, int]]]:
+    async def run(job: str) -> dict[str, int]:
+        response = await client.post(f"/internal/admin/jobs/{job}/run", headers=ADMIN)
+        assert response.status == 200, await response.text()
+        return dict((await response.json())["counts"])
+
+    return run
+
+
+@pytest.fixture
+def accept(client: Any) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def run(driver: dict[str, Any], profile: int = 0, status: int = 201) -> dict[str, Any]:
+        response = await client.post("/driver/v1/mentorship/accept", headers=token_of(driver, profile))
+        assert response.status == status, await response.text()
+        return dict(await response.json())
+
+    return run
