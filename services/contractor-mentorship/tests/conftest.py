@@ -1,5 +1,6 @@
-"""Fixtures: a fresh migrated database per test, the stand-ins app in-process on a free port (a world
-of its own per test), the api over real HTTP, and the real worker in this event loop."""
+"""Fixtures: the kit's (a fresh migrated database per test, the api over real HTTP, the real worker in
+this event loop), the stand-ins app in-process on a free port (a world of its own per test), and a
+CRM played through the datasets in S3."""
 
 from __future__ import annotations
 
@@ -10,22 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pyarrow as pa
 import pytest
 from aiohttp.test_utils import TestServer
 
-from contractor_mentorship import SCHEMA
-from contractor_mentorship.app import create_app, crm_buckets
-from contractor_mentorship.migrations import MIGRATION_SOURCES
-from contractor_mentorship.settings import Settings
-from contractor_mentorship.upstreams import open_upstreams
-from contractor_mentorship.worker import build_worker
-from quintet_db import create_pool
+from contractor_mentorship import SERVICE
+from contractor_mentorship.settings import Settings, crm_buckets
 from quintet_s3 import DatasetNotFound, ObjectStore, open_dataset, s3_client, write_dataset_part
 from quintet_service import worker_resources
 from quintet_stand_ins.app import create_app as create_stand_ins
-from quintet_testing.http import api_client, bearer
+from quintet_testing import bearer, service_fixtures
 
 ADMIN = bearer("mentorship:admin", sub="admin")
 
@@ -44,6 +39,8 @@ async def stand_ins_url() -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings_overrides(stand_ins_url: str) -> dict[str, Any]:
+    """Upstreams: this test's stand-ins; CRM datasets: a bucket of this test's own."""
+    crm = f"s3://crm-{uuid.uuid4().hex[:12]}/mentorship"
     return {
         "driver_profiles_url": f"{stand_ins_url}/driver-profiles",
         "personal_url": f"{stand_ins_url}/personal",
@@ -51,86 +48,50 @@ def settings_overrides(stand_ins_url: str) -> dict[str, Any]:
         "geobase_url": f"{stand_ins_url}/geobase",
         "fleet_rent_url": f"{stand_ins_url}/fleet-rent",
         "client_events_url": f"{stand_ins_url}/client-events",
+        "new_drivers_url": f"{crm}/new_drivers/",
+        "distribution_url": f"{crm}/distribution/",
+        "results_to_send_url": f"{crm}/results_to_send/",
+        "finished_promocodes_url": f"{crm}/finished_promocodes/",
+        "archive_url": f"{crm}/archive/",
     }
 
 
-@pytest.fixture
-async def pg_dsn(database_factory: Any) -> str:
-    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
-
-
-@pytest.fixture
-def crm_bucket() -> str:
-    """A bucket of this test's own for the CRM's datasets (the S3 server is shared by the session)."""
-    return f"crm-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def settings(
-    pg_dsn: str, platform_settings: dict[str, str], settings_overrides: dict[str, Any], crm_bucket: str
-) -> Settings:
-    crm = f"s3://{crm_bucket}/mentorship"
-    return Settings(
-        pg_dsn=pg_dsn,
-        **platform_settings,
-        **settings_overrides,
+globals().update(
+    service_fixtures(
+        SERVICE,
         pg_pool_max=8,
         upstream_timeout_seconds=1.0,
         upstream_retry_delay_seconds=0.01,
         max_attempts=2,
         retry_delays_seconds=(0.2,),
-        new_drivers_url=f"{crm}/new_drivers/",
-        distribution_url=f"{crm}/distribution/",
-        results_to_send_url=f"{crm}/results_to_send/",
-        finished_promocodes_url=f"{crm}/finished_promocodes/",
-        archive_url=f"{crm}/archive/",
         # Scheduled runs would race the tests' own admin runs: far apart here.
         import_matchings_period_seconds=3600,
         import_progress_period_seconds=3600,
         import_finished_period_seconds=3600,
         archive_period_seconds=3600,
     )
-
-
-@pytest.fixture
-async def db(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn, SCHEMA, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Any]:
-    async with api_client(create_app(settings)) as http:
-        yield http
+)
 
 
 @pytest.fixture
 async def start_worker(settings: Settings) -> AsyncIterator[Callable[[], Awaitable[None]]]:
-    """Starts the real worker (relay, crm-request task, jobs) in this event loop when called."""
+    """Starts the real worker when called (the `worker` fixture starts it before the test body): for
+    tests that arrange a world, e.g. faults, before the worker may touch it."""
     running: list[asyncio.Future[None]] = []
-    exits: list[Any] = []
+    resources: list[Any] = []
 
     async def start() -> None:
-        resources = worker_resources(settings, SCHEMA, buckets=crm_buckets(settings))
-        pool, s3 = await resources.__aenter__()
-        exits.append(resources)
-        upstreams_ctx = open_upstreams(settings)
-        upstreams = await upstreams_ctx.__aenter__()
-        exits.append(upstreams_ctx)
-        running.append(asyncio.ensure_future(build_worker(settings, pool, s3, upstreams).run()))
+        context = worker_resources(settings, SERVICE.schema, buckets=SERVICE.bucket_names(settings))
+        pool, s3 = await context.__aenter__()
+        resources.append(context)
+        running.append(asyncio.ensure_future(SERVICE.build_worker(settings, pool, s3).run()))
 
     yield start
     for task in running:
         task.cancel()
     await asyncio.gather(*running, return_exceptions=True)
-    for ctx in reversed(exits):
-        await ctx.__aexit__(None, None, None)
-
-
-@pytest.fixture
-async def worker(start_worker: Callable[[], Awaitable[None]]) -> None:
-    await start_worker()
+    for context in resources:
+        await context.__aexit__(None, None, None)
 
 
 @pytest.fixture

@@ -10,12 +10,15 @@ from contractor_mentorship.domain.errors import (
     UnknownJob,
     UpstreamError,
 )
+from quintet_web import ErrorMapping, ErrorTable
 
-ERRORS: dict[type[Exception], tuple[int, str]] = {
-    DriverNotFound: (404, "driver_not_found"),
-    MatchingNotFound: (404, "matching_not_found"),
-    UnknownJob: (404, "unknown_job"),
-    MentorCannotAccept: (409, "mentor_cannot_accept"),
-    JobRunning: (409, "job_running"),
-    UpstreamError: (503, "upstream_unavailable"),
-}
+ERRORS = ErrorTable(
+    {
+        DriverNotFound: (404, "driver_not_found"),
+        MatchingNotFound: (404, "matching_not_found"),
+        UnknownJob: (404, "unknown_job"),
+        MentorCannotAccept: (409, "mentor_cannot_accept"),
+        JobRunning: (409, "job_running"),
+        UpstreamError: ErrorMapping(503, "upstream_unavailable", retry_after=1),
+    }
+)

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from quintet_runtime import PlatformSettings
+from quintet_s3 import parse_dataset_address
 
 _STAND_INS = "http://127.0.0.1:8090"
 _CRM = "s3://crm/mentorship"
@@ -62,3 +63,15 @@ class Settings(PlatformSettings):
     contacts_upstream_calls: Literal["bulk", "one_by_one"] = Field(
         "bulk", description="one_by_one: every upstream call of contacts in turn (the bench baseline)"
     )
+
+
+def crm_buckets(settings: Settings) -> list[str]:
+    """The buckets of the CRM's datasets (created at startup when missing)."""
+    urls = (
+        settings.new_drivers_url,
+        settings.distribution_url,
+        settings.results_to_send_url,
+        settings.finished_promocodes_url,
+        settings.archive_url,
+    )
+    return sorted({parse_dataset_address(url).bucket for url in urls})

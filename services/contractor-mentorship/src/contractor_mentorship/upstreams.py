@@ -310,9 +310,13 @@ def build_upstreams(settings: Settings, session: aiohttp.ClientSession) -> Upstr
     )
 
 
+def upstream_session() -> aiohttp.ClientSession:
+    """The process's one HTTP session to every upstream (call it inside the running event loop)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, limit_per_host=100))
+
+
 @asynccontextmanager
 async def open_upstreams(settings: Settings) -> AsyncIterator[Upstreams]:
     """The process's one HTTP session and the clients over it; the session closes on exit."""
-    connector = aiohttp.TCPConnector(limit=200, limit_per_host=100)
-    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
+    async with upstream_session() as session:
         yield build_upstreams(settings, session)

@@ -5,32 +5,53 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import asyncpg
 import structlog
 
-from contractor_mentorship import SCHEMA, SERVICE
-from contractor_mentorship.app import crm_buckets
+from contractor_mentorship import SERVICE
 from contractor_mentorship.domain.errors import JobRunning
 from contractor_mentorship.settings import Settings
-from contractor_mentorship.upstreams import Upstreams, open_upstreams
+from contractor_mentorship.upstreams import build_upstreams, upstream_session
 from contractor_mentorship.usecases import crm_request, jobs
 from contractor_mentorship.usecases.imports import JobDeps
 from contractor_mentorship.usecases.participation import CRM_REQUEST_TASK, CrmRequestTask
 from quintet_messaging import Worker
 from quintet_s3 import ObjectStore
-from quintet_service import worker_resources
 
 log = structlog.get_logger("contractor_mentorship.worker")
 
+JOB_PERIODS = {
+    "import-matchings": "import_matchings_period_seconds",
+    "import-progress": "import_progress_period_seconds",
+    "import-finished": "import_finished_period_seconds",
+    "archive": "archive_period_seconds",
+}
 
-def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any, upstreams: Upstreams) -> Worker:
-    worker = Worker(
-        SERVICE,
+
+class MentorshipWorker(Worker):
+    """The platform's Worker that also owns the process's upstream HTTP session (closed on stop)."""
+
+    def __init__(self, *args: Any, session: aiohttp.ClientSession, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session = session
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.session.close()
+
+
+def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
+    session = upstream_session()
+    upstreams = build_upstreams(settings, session)
+    worker = MentorshipWorker(
+        SERVICE.name,
         pool,
         settings.amqp_url,
-        schema=SCHEMA,
+        schema=SERVICE.schema,
         max_attempts=settings.max_attempts,
         delay_tiers=[timedelta(seconds=s) for s in settings.retry_delays_seconds],
+        session=session,
     )
     store = ObjectStore(s3)
     deps = JobDeps(pool=pool, store=store, upstreams=upstreams, settings=settings)
@@ -52,23 +73,6 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any, upstreams: Ups
         return run
 
     worker.on_task(CRM_REQUEST_TASK, CrmRequestTask, crm_request_task, on_parked=crm_request.record_failure)
-    periods = {
-        "import-matchings": settings.import_matchings_period_seconds,
-        "import-progress": settings.import_progress_period_seconds,
-        "import-finished": settings.import_finished_period_seconds,
-        "archive": settings.archive_period_seconds,
-    }
-    for job, seconds in periods.items():
-        worker.every(job, timedelta(seconds=seconds), periodic(job))
+    for job, field in JOB_PERIODS.items():
+        worker.every(job, timedelta(seconds=getattr(settings, field)), periodic(job))
     return worker
-
-
-async def run_worker(settings: Settings) -> None:
-    async with (
-        worker_resources(settings, SCHEMA, buckets=crm_buckets(settings)) as (pool, s3),
-        open_upstreams(settings) as upstreams,
-    ):
-        await build_worker(settings, pool, s3, upstreams).run()
-
-
-__all__ = ["build_worker", "run_worker"]

@@ -29,13 +29,15 @@ from contractor_mentorship.api.models import (
     StatusTransition,
 )
 from contractor_mentorship.domain.errors import MatchingNotFound
-from contractor_mentorship.keys import PG_POOL, S3_CLIENT, SETTINGS, UPSTREAMS
+from contractor_mentorship.keys import PG_POOL, S3_CLIENT, UPSTREAMS
+from contractor_mentorship.settings import Settings
 from contractor_mentorship.storage import matchings as matchings_sql
 from contractor_mentorship.upstreams import DriverKey
 from contractor_mentorship.usecases import contacts as contacts_usecase
 from contractor_mentorship.usecases import jobs, participation
 from contractor_mentorship.usecases.imports import JobDeps
 from quintet_s3 import ObjectStore
+from quintet_service import app_settings
 from quintet_web import BadRequest, Principal, RouteTable, Unauthorized
 
 routes = RouteTable("contractor-mentorship")
@@ -68,7 +70,7 @@ async def status(request: web.Request, *, principal: Principal) -> Participation
         request.app[PG_POOL],
         request.app[UPSTREAMS],
         _driver(principal),
-        offer_days=request.app[SETTINGS].offer_days,
+        offer_days=app_settings(request, Settings).offer_days,
     )
     return ParticipationStatus(role=found.role, status=found.status, show_offer=found.show_offer)  # type: ignore[arg-type]
 
@@ -99,7 +101,7 @@ async def accept(request: web.Request, *, principal: Principal) -> web.Response:
     errors=(401, 403, 404, 503),
 )
 async def contacts(request: web.Request, *, principal: Principal) -> Contacts:
-    one_by_one = request.app[SETTINGS].contacts_upstream_calls == "one_by_one"
+    one_by_one = app_settings(request, Settings).contacts_upstream_calls == "one_by_one"
     role, found = await contacts_usecase.contacts(
         request.app[PG_POOL], request.app[UPSTREAMS], _driver(principal), one_by_one=one_by_one
     )
@@ -212,12 +214,13 @@ async def get_matching(request: web.Request, *, path: AdminMatchingPath) -> Matc
     path_params=JobPath,
     response=JobRun,
     errors=(400, 401, 403, 404, 409, 503),
+    timeout=600,  # an import walks a whole CRM table
 )
 async def run_job(request: web.Request, *, path: JobPath) -> JobRun:
     deps = JobDeps(
         pool=request.app[PG_POOL],
         store=ObjectStore(request.app[S3_CLIENT]),
         upstreams=request.app[UPSTREAMS],
-        settings=request.app[SETTINGS],
+        settings=app_settings(request, Settings),
     )
     return JobRun(job=path.job, counts=await jobs.run_job(deps, path.job))

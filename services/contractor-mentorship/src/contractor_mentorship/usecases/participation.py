@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 from pydantic import BaseModel
 
-from contractor_mentorship import SERVICE
+from contractor_mentorship import SERVICE as MENTORSHIP
 from contractor_mentorship.domain.errors import DriverNotFound, MentorCannotAccept
 from contractor_mentorship.domain.offer import show_offer
 from contractor_mentorship.domain.status import Role
@@ -83,6 +83,6 @@ async def accept(pool: asyncpg.Pool, upstreams: Upstreams, key: DriverKey) -> tu
             return raced, False
         await changes.record(conn, [created], None, "created")
         await enqueue_task(
-            conn, SERVICE, CRM_REQUEST_TASK, str(matching_id), CrmRequestTask(matching_id=matching_id)
+            conn, MENTORSHIP.name, CRM_REQUEST_TASK, str(matching_id), CrmRequestTask(matching_id=matching_id)
         )
         return created, True
