@@ -22,6 +22,13 @@ from quintet_service import worker_resources
 from quintet_stand_ins.app import create_app as create_stand_ins
 from quintet_testing import bearer, service_fixtures
 
+# Where each test city is: geobase (the stand-in) answers the city of the nearest known point.
+CITY_POINTS = {
+    "Москва": {"lat": 55.75, "lon": 37.61},
+    "Казань": {"lat": 55.79, "lon": 49.12},
+    "Тверь": {"lat": 56.86, "lon": 35.9},
+}
+
 ADMIN = bearer("mentorship:admin", sub="admin")
 
 
@@ -124,7 +131,7 @@ def add_driver(stand_ins: aiohttp.ClientSession) -> Callable[..., Awaitable[dict
             "last_name": last_name,
             "phone": phone or f"+7900{int(person[:7], 16) % 10_000_000:07d}",
             "hired_at": (datetime.now(UTC) - timedelta(days=hired_days_ago)).isoformat(),
-            "point": {"lat": 55.75, "lon": 37.61},
+            "point": CITY_POINTS[city],
             "city": city,
             "rented": rented,
         }
