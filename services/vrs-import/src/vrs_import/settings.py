@@ -15,7 +15,7 @@ class Settings(PlatformSettings):
     solver_url: str = Field(
         "http://127.0.0.1:8090", description="routing solver base URL; the client appends /vrs/api/v1/..."
     )
-    solver_timeout_s: float = Field(30.0, gt=0, le=300, description="timeout of one solver request")
+    solver_timeout_s: float = Field(10.0, gt=0, le=300, description="timeout of one solver request")
     solver_attempts: int = Field(
         3, ge=1, le=10, description="solver requests per call (retries on network errors and 5xx)"
     )

@@ -14,12 +14,13 @@ import asyncpg
 
 async def lock_company(conn: asyncpg.Connection, company_id: int) -> None:
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('vrs_import.company:' || $1::text, 0))", company_id
+        "SELECT pg_advisory_xact_lock(hashtextextended('vrs_import.company:' || $1::bigint::text, 0))",
+        company_id,
     )
 
 
 async def lock_company_shared(conn: asyncpg.Connection, company_id: int) -> None:
     await conn.execute(
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended('vrs_import.company:' || $1::text, 0))",
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended('vrs_import.company:' || $1::bigint::text, 0))",
         company_id,
     )
