@@ -1,4 +1,6 @@
+import pytest
 import structlog
+from pydantic import ValidationError
 
 from quintet_runtime import PlatformSettings, bind_request_id, configure_logging, current_request_id
 from quintet_runtime.cli import run_cli
@@ -8,9 +10,16 @@ def test_platform_settings_read_quintet_env_with_local_defaults(monkeypatch):
     assert PlatformSettings().amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
     monkeypatch.setenv("QUINTET_PG_DSN", "postgresql://u@db:5432/x")
     monkeypatch.setenv("QUINTET_ENV", "prod")
+    monkeypatch.setenv("QUINTET_JWT_SECRET", "a-real-secret-from-the-vault-of-at-least-32-bytes")
     settings = PlatformSettings()
     assert settings.pg_dsn == "postgresql://u@db:5432/x"
     assert settings.json_logs is True
+
+
+def test_the_development_jwt_secret_is_refused_in_production(monkeypatch):
+    monkeypatch.setenv("QUINTET_ENV", "prod")
+    with pytest.raises(ValidationError, match="QUINTET_JWT_SECRET"):
+        PlatformSettings()
 
 
 def test_request_id_is_bound_for_log_lines(capsys):

@@ -61,6 +61,11 @@ async def link(request: web.Request) -> dict[str, str]:
     return {"link": absolute_url(request, "/widgets/1")}
 
 
+@routes.get("/slow", summary="Slower than its timeout", timeout=0.05)
+async def slow(request: web.Request) -> None:
+    await asyncio.Event().wait()  # never set: only the route's timeout ends it
+
+
 @routes.get("/boom", summary="A bug")
 async def boom(request: web.Request) -> None:
     raise RuntimeError("secret internals")
@@ -84,6 +89,10 @@ async def client():
 
 
 WRITE = bearer("widgets:write")
+
+
+def _token(claims: dict[str, object]) -> dict[str, str]:
+    return {"Authorization": "Bearer " + jwt.encode(claims, DEV_JWT_SECRET)}
 
 
 async def test_valid_request_is_parsed_and_answered_with_the_response_model(client):
@@ -151,6 +160,19 @@ async def test_invalid_path_and_query_are_400s_naming_the_parameter(client):
         (bearer("widgets:write", companies=[1.5]), 401, "invalid_token"),
         (bearer("widgets:write", park_id={"a": 1}), 401, "invalid_token"),
         (bearer("widgets:write", driver_id=7), 401, "invalid_token"),
+        (
+            _token({"sub": "x", "exp": str(int(time.time()) + 600), "scope": "widgets:write"}),
+            401,
+            "invalid_token",
+        ),
+        (_token({"sub": "x", "exp": 1e12, "scope": "widgets:write"}), 401, "invalid_token"),
+        (_token({"sub": 7, "exp": int(time.time()) + 600, "scope": "widgets:write"}), 401, "invalid_token"),
+        (_token({"sub": "", "exp": int(time.time()) + 600, "scope": "widgets:write"}), 401, "invalid_token"),
+        (
+            _token({"sub": "x" * 257, "exp": int(time.time()) + 600, "scope": "widgets:write"}),
+            401,
+            "invalid_token",
+        ),
     ],
 )
 async def test_auth_failures(client, headers, status, code):
@@ -171,6 +193,12 @@ async def test_domain_error_keeps_its_code(client):
 async def test_unknown_route_and_method_get_the_envelope(client):
     await expect_error(await client.get("/nope"), 404, "not_found")
     await expect_error(await client.delete("/widgets", headers=WRITE), 405, "method_not_allowed")
+
+
+async def test_a_handler_past_its_timeout_answers_503_with_retry_after(client):
+    response = await client.get("/slow")
+    await expect_error(response, 503, "timeout")
+    assert response.headers["Retry-After"] == "1"
 
 
 async def test_unexpected_error_is_an_opaque_500(client):
@@ -246,7 +274,7 @@ async def test_ready_is_503_when_a_dependency_fails():
     async with api_client(app) as client:
         response = await client.get("/ready")
         assert response.status == 503
-        assert "db down" in (await response.json())["checks"]["database"]
+        assert (await response.json())["checks"] == {"database": "failed"}  # no exception text
 
 
 async def test_openapi_describes_routes_models_scopes_and_errors(client):

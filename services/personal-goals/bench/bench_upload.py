@@ -30,9 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from personal_goals import SCHEMA
-from personal_goals.app import create_app
-from personal_goals.migrations import MIGRATION_SOURCES
+from personal_goals import SERVICE
 from personal_goals.settings import Settings
 from personal_goals.storage.chunk_loader import chunk_csv
 from personal_goals.storage.dataset import canonical_chunk
@@ -102,10 +100,10 @@ async def bind_event_consumer(amqp_url: str) -> None:
 async def our_upload(settings: Settings, s3: Any, table_address: str, expected_rows: int) -> float:
     """Seconds from the validate call to the upload reported complete (drafts-service polling)."""
     admin = bearer("goals:admin", sub="bench")
-    pool = await create_pool(settings.pg_dsn, SCHEMA, min_size=2, max_size=6)
+    pool = await create_pool(settings.pg_dsn, SERVICE.schema, min_size=2, max_size=6)
     worker = asyncio.ensure_future(build_worker(settings, pool, s3).run())
     try:
-        async with api_client(create_app(settings)) as client:
+        async with api_client(SERVICE.create_app(settings)) as client:
             started = time.perf_counter()
             response = await client.post(
                 "/internal/admin/validate_goals_upload_from_yt", json={"table": table_address}, headers=admin
@@ -219,7 +217,7 @@ async def main() -> None:
     amqp_url = vhost.create()
     databases = DatabaseFactory(server_dsn)
     try:
-        dsn = await databases.migrated(SCHEMA, MIGRATION_SOURCES)
+        dsn = await databases.migrated(SERVICE.schema, SERVICE.migration_sources)
         settings = Settings(
             pg_dsn=dsn,
             amqp_url=amqp_url,

@@ -11,20 +11,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from personal_goals import SCHEMA
-from personal_goals.app import create_app
-from personal_goals.migrations import MIGRATION_SOURCES
-from personal_goals.settings import Settings
-from personal_goals.worker import build_worker
-from quintet_db import create_pool
+from personal_goals import SERVICE
 from quintet_s3.store import s3_client
-from quintet_service import worker_resources
-from quintet_testing.http import api_client, bearer
+from quintet_testing import bearer, service_fixtures
 
 BUCKET = "goals-datasets"
 ADMIN = bearer("goals:admin", sub="admin")
@@ -69,21 +62,7 @@ def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema | None = None) -
     return sink.getvalue()
 
 
-@pytest.fixture
-async def pg_dsn(database_factory: Any) -> str:
-    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
-
-
-@pytest.fixture
-def settings(pg_dsn: str, platform_settings: dict[str, str]) -> Settings:
-    return Settings(pg_dsn=pg_dsn, **platform_settings, chunk_size=4, slice_seconds=0.2, pg_pool_max=4)
-
-
-@pytest.fixture
-async def db(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn, SCHEMA, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
+globals().update(service_fixtures(SERVICE, chunk_size=4, slice_seconds=0.2, pg_pool_max=4))
 
 
 @pytest.fixture(scope="session")
@@ -114,22 +93,6 @@ def put_goals(put_dataset: Callable[..., Any]) -> Callable[..., Any]:
         return str(await put_dataset(parquet_bytes(rows)))
 
     return put
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Any]:
-    async with api_client(create_app(settings)) as http:
-        yield http
-
-
-@pytest.fixture
-async def worker(settings: Settings, s3: Any) -> AsyncIterator[None]:
-    """The real worker (relay + upload task) running in this event loop against the test database."""
-    async with worker_resources(settings, SCHEMA, min_pool=6) as (pool, worker_s3):
-        task = asyncio.ensure_future(build_worker(settings, pool, worker_s3).run())
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from quintet_db import create_pool
 from quintet_runtime import DEV_JWT_SECRET
 from quintet_testing.infra import DatabaseFactory, free_port, start_moto_server
 from quintet_web import mint_token
-from segments import SCHEMA, segmentation
-from segments.migrations import MIGRATION_SOURCES
+from segments import SERVICE, segmentation
 
 PG_DSN = os.environ.get("QUINTET_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIG = int(os.environ.get("BENCH_USERS", "1000000"))
@@ -39,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 async def migrated_database() -> tuple[DatabaseFactory, str]:
     """A fresh migrated database; `drop_all()` on the factory removes it."""
     databases = DatabaseFactory(PG_DSN)
-    return databases, await databases.migrated(SCHEMA, MIGRATION_SOURCES)
+    return databases, await databases.migrated(SERVICE.schema, SERVICE.migration_sources)
 
 
 def bench_line(name: str, value: float, unit: str, baseline: float, ratio: float, note: str = "") -> None:
@@ -49,7 +48,7 @@ def bench_line(name: str, value: float, unit: str, baseline: float, ratio: float
 
 async def register_and_rollout() -> None:
     databases, dsn = await migrated_database()
-    pool = await create_pool(dsn, SCHEMA, min_size=1, max_size=4)
+    pool = await create_pool(dsn, SERVICE.schema, min_size=1, max_size=4)
     try:
         started = time.perf_counter()
         for first in range(1, BIG + 1, CHUNK):
@@ -158,7 +157,7 @@ def wait_for_health(base: str, api: subprocess.Popen[bytes]) -> None:
 
 async def get_throughput_and_latency() -> None:
     databases, dsn = await migrated_database()
-    pool = await create_pool(dsn, SCHEMA, min_size=1, max_size=4)
+    pool = await create_pool(dsn, SERVICE.schema, min_size=1, max_size=4)
     moto, s3_endpoint = start_moto_server()
     api: subprocess.Popen[bytes] | None = None
     try:

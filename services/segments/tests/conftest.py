@@ -3,57 +3,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
-from quintet_db import create_pool
-from quintet_service import worker_resources
-from quintet_testing.http import api_client, bearer
-from segments import SCHEMA
-from segments.app import create_app
-from segments.migrations import MIGRATION_SOURCES
-from segments.settings import Settings
-from segments.worker import build_worker
+from quintet_testing import bearer, service_fixtures
+from segments import SERVICE
 
 READ = bearer("segments:read", sub="reader")
 WRITE = bearer("segments:read segments:write", sub="analyst")
 
 
-@pytest.fixture
-async def pg_dsn(database_factory: Any) -> str:
-    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
-
-
-@pytest.fixture
-def settings(pg_dsn: str, platform_settings: dict[str, str]) -> Settings:
-    return Settings(pg_dsn=pg_dsn, **platform_settings, ttl_sweep_seconds=0.5, pg_pool_max=8)
-
-
-@pytest.fixture
-async def db(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn, SCHEMA, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Any]:
-    async with api_client(create_app(settings)) as http:
-        yield http
-
-
-@pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[None]:
-    """The real worker running in this event loop against the test database."""
-    async with worker_resources(settings, SCHEMA, buckets=[settings.reports_bucket]) as (pool, s3):
-        task = asyncio.ensure_future(build_worker(settings, pool, s3).run())
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+globals().update(service_fixtures(SERVICE, ttl_sweep_seconds=0.5, pg_pool_max=8))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from quintet_contracts.segments import MEMBERSHIP_CHANGED, SEGMENT_CREATED
 from quintet_db import create_pool
 from quintet_s3 import s3_client
 from quintet_testing.http import expect, expect_error
-from segments import SCHEMA
+from segments import SERVICE
 from segments.api.models import ReportAccepted
 from segments.settings import Settings
 from segments.worker import build_worker
@@ -213,7 +213,7 @@ async def test_a_report_whose_task_is_parked_answers_409_with_the_reason(
     broken = settings.model_copy(
         update={"reports_bucket": f"missing-{uuid.uuid4().hex[:8]}", "max_attempts": 1}
     )
-    pool = await create_pool(settings.pg_dsn, SCHEMA, min_size=1, max_size=4)
+    pool = await create_pool(settings.pg_dsn, SERVICE.schema, min_size=1, max_size=4)
     async with s3_client(
         broken.s3_endpoint, broken.s3_access_key, broken.s3_secret_key, broken.s3_region
     ) as s3:

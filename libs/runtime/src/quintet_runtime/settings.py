@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "quintet-dev-secret-do-not-use-in-production"
@@ -42,6 +42,12 @@ class PlatformSettings(BaseSettings):
         validation_alias=_platform("PUBLIC_URL"),
         description="base URL clients use (the gateway); links in responses are built on it",
     )
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self) -> PlatformSettings:
+        if self.env == "prod" and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("QUINTET_JWT_SECRET must be set to a real secret when QUINTET_ENV=prod")
+        return self
 
     @property
     def json_logs(self) -> bool:

@@ -1,12 +1,33 @@
-"""What every Quintet service composes the same way, written once.
+"""The service kit: what every Quintet service composes alike, from one `ServiceDeclaration`.
 
-- `create_service_app`: the platform edge (quintet_web) plus the process-wide PostgreSQL pool and S3
-  client as cleanup contexts, and `/ready` checking the database and the broker.
-- `worker_resources`: the same pool and S3 client for a worker process.
-- `service_main`: `python -m <package> api|worker|migrate`.
+- `ServiceDeclaration`: a service's names and where its settings, routes, errors and worker live;
+  from it come the CLI (`python -m <package> api|worker|migrate`), the api app, the worker process and
+  the migration sources.
+- In handlers: `request.app[PG_POOL]`, `request.app[S3_CLIENT]`, `app_settings(request, Settings)`.
+- `worker_resources`: the pool and S3 client of a worker process (tests and tools use it too).
 """
 
-from quintet_service.app import PG_POOL, S3_CLIENT, create_service_app, worker_resources
+from quintet_service.app import (
+    DATABASE_ERRORS,
+    PG_POOL,
+    S3_CLIENT,
+    SETTINGS,
+    app_settings,
+    create_service_app,
+    worker_resources,
+)
 from quintet_service.cli import service_main
+from quintet_service.declaration import ServiceDeclaration, resolve
 
-__all__ = ["PG_POOL", "S3_CLIENT", "create_service_app", "service_main", "worker_resources"]
+__all__ = [
+    "DATABASE_ERRORS",
+    "PG_POOL",
+    "S3_CLIENT",
+    "SETTINGS",
+    "ServiceDeclaration",
+    "app_settings",
+    "create_service_app",
+    "resolve",
+    "service_main",
+    "worker_resources",
+]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -14,11 +15,59 @@ from quintet_db import create_pool
 from quintet_messaging import broker_ready
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore, s3_client
-from quintet_web import RouteTable, create_base_app
+from quintet_web import ErrorMapping, ErrorTable, create_base_app
+
+if TYPE_CHECKING:
+    from quintet_service.declaration import ServiceDeclaration
 
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 # The process-wide aioboto3 S3 client (its class is generated at runtime, hence Any).
 S3_CLIENT = web.AppKey("s3_client", Any)
+SETTINGS = web.AppKey("settings", PlatformSettings)
+
+S = TypeVar("S", bound=PlatformSettings)
+
+# The database refusing to wait any longer is the service being busy, answered alike everywhere.
+DATABASE_ERRORS = ErrorTable(
+    {
+        asyncpg.exceptions.QueryCanceledError: ErrorMapping(
+            503, "timeout", "the service is busy; retry shortly", retry_after=1
+        ),
+        asyncpg.exceptions.LockNotAvailableError: ErrorMapping(
+            503, "busy", "the data is being changed; retry shortly", retry_after=1
+        ),
+        asyncpg.exceptions.TooManyConnectionsError: ErrorMapping(
+            503, "busy", "the service is busy; retry shortly", retry_after=1
+        ),
+    }
+)
+
+
+# /ready opens a broker connection to answer; however often it is polled, at most once per this long.
+BROKER_CHECK_TTL = 5.0
+
+
+class _CachedCheck:
+    """One probe at a time, its answer reused for `ttl` seconds (a poller cannot multiply probes)."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._lock = asyncio.Lock()
+        self._answer: tuple[float, bool] | None = None
+
+    async def __call__(self, probe: Callable[[], Awaitable[bool]]) -> bool:
+        async with self._lock:
+            now = time.monotonic()
+            if self._answer is None or now - self._answer[0] >= self._ttl:
+                self._answer = (now, await probe())
+            return self._answer[1]
+
+
+def app_settings(request: web.Request, settings_class: type[S]) -> S:
+    """The service's typed settings from a handler's request."""
+    settings = request.config_dict[SETTINGS]
+    assert isinstance(settings, settings_class), type(settings)
+    return settings
 
 
 @asynccontextmanager
@@ -32,44 +81,44 @@ async def _s3(settings: PlatformSettings, buckets: Iterable[str]) -> AsyncIterat
         yield client
 
 
-def create_service_app(
-    service: str,
-    schema: str,
-    settings: PlatformSettings,
-    routes: list[RouteTable],
-    *,
-    buckets: Iterable[str] = (),
-    pool_options: Mapping[str, Any] | None = None,
-) -> web.Application:
-    """The service's api: handlers find the pool at `app[PG_POOL]` and the S3 client at `app[S3_CLIENT]`.
+def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) -> web.Application:
+    """The service's api: the platform edge (quintet_web) with the service's routes and error table,
+    the process-wide pool (`app[PG_POOL]`) and S3 client (`app[S3_CLIENT]`) as cleanup contexts, the
+    settings at `app[SETTINGS]`, and `/ready` checking the database and the broker."""
+    from quintet_service.declaration import resolve
 
-    `buckets` are created at startup if missing; `pool_options` go to `asyncpg.create_pool`.
-    """
     app: web.Application
 
     async def database_ready() -> None:
         await app[PG_POOL].fetchval("SELECT 1")
 
+    broker_check = _CachedCheck(BROKER_CHECK_TTL)
+
     async def broker_is_ready() -> None:
-        if not await broker_ready(settings.amqp_url):
+        if not await broker_check(lambda: broker_ready(settings.amqp_url)):
             raise ConnectionError("the broker does not accept connections")
 
+    errors = DATABASE_ERRORS
+    if service.errors is not None:
+        errors = errors | resolve(service.errors)
     app = create_base_app(
-        service,
+        service.name,
         jwt_secret=settings.jwt_secret,
-        routes=routes,
+        routes=[resolve(service.routes)],
         readiness={"database": database_ready, "broker": broker_is_ready},
+        errors=errors,
     )
+    app[SETTINGS] = settings
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL] = await create_pool(
-            settings.pg_dsn, schema, max_size=settings.pg_pool_max, **dict(pool_options or {})
+            settings.pg_dsn, service.schema, max_size=settings.pg_pool_max, **dict(service.pool_options)
         )
         yield
         await app[PG_POOL].close()
 
     async def s3_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with _s3(settings, buckets) as client:
+        async with _s3(settings, service.bucket_names(settings)) as client:
             app[S3_CLIENT] = client
             yield
 

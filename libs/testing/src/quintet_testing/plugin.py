@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,18 @@ def platform_settings(amqp_url: str, s3_endpoint: str, s3_credentials: dict[str,
         "s3_access_key": s3_credentials["access_key"],
         "s3_secret_key": s3_credentials["secret_key"],
     }
+
+
+@pytest.fixture(scope="session")
+async def s3(s3_endpoint: str, s3_credentials: dict[str, str]) -> AsyncIterator[Any]:
+    """One aioboto3 client on this session's S3 server, for arranging and reading objects in tests."""
+    from quintet_s3 import s3_client
+
+    async with s3_client(s3_endpoint, s3_credentials["access_key"], s3_credentials["secret_key"]) as client:
+        yield client
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Settings a service's tests derive from other fixtures; override it in a conftest."""
+    return {}

@@ -2,13 +2,24 @@
 
 from quintet_web.app import ReadinessCheck, create_base_app, run_app
 from quintet_web.auth import Principal, mint_token
-from quintet_web.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from quintet_web.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    ErrorMapping,
+    ErrorTable,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+)
 from quintet_web.routes import RouteTable, absolute_url
 
 __all__ = [
     "ApiError",
     "BadRequest",
     "Conflict",
+    "ErrorMapping",
+    "ErrorTable",
     "Forbidden",
     "NotFound",
     "Principal",

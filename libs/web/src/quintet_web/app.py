@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from quintet_runtime import DEV_JWT_SECRET, bind_request_id
-from quintet_web.errors import error_middleware
+from quintet_web.errors import ERROR_TABLE, PLATFORM_ERRORS, ErrorTable, error_middleware
 from quintet_web.keys import JWT_SECRET, SERVICE_NAME
 from quintet_web.openapi import SWAGGER_HTML, build_openapi
 from quintet_web.routes import RouteTable
@@ -60,9 +60,12 @@ def create_base_app(
     jwt_secret: str,
     routes: list[RouteTable],
     readiness: dict[str, ReadinessCheck],
+    errors: ErrorTable | None = None,
     client_max_size: int = 16 * 1024**2,
 ) -> web.Application:
-    """The app with the platform's middlewares and endpoints; the service adds its cleanup contexts."""
+    """The app with the platform's middlewares and endpoints; the service adds its cleanup contexts.
+
+    `errors` maps the service's exceptions to statuses (on top of the platform's own mappings)."""
     if jwt_secret == DEV_JWT_SECRET:
         log.warning("using the development JWT secret; set QUINTET_JWT_SECRET outside local runs")
     app = web.Application(
@@ -71,6 +74,7 @@ def create_base_app(
     )
     app[JWT_SECRET] = jwt_secret
     app[SERVICE_NAME] = service
+    app[ERROR_TABLE] = PLATFORM_ERRORS | errors if errors is not None else PLATFORM_ERRORS
     for table in routes:
         table.register(app)
     specs = [spec for table in routes for spec in table.routes]
@@ -85,7 +89,9 @@ def create_base_app(
                 await asyncio.wait_for(check(), READINESS_TIMEOUT)
                 results[name] = "ok"
             except Exception as exc:  # readiness reports any failure, it never raises
-                results[name] = f"failed: {type(exc).__name__}: {exc}"
+                # The reason goes to the log only: exception text can name hosts and credentials.
+                log.warning("readiness check failed", check=name, error=f"{type(exc).__name__}: {exc}")
+                results[name] = "failed"
         ok = all(value == "ok" for value in results.values())
         return web.json_response(
             {"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503

@@ -47,6 +47,9 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+MAX_SUB_LENGTH = 256
+
+
 @lru_cache(maxsize=4096)
 def _decode(token: str, secret: str) -> Principal:
     # Cached: a hot client reuses its token, and HS256 verification is the costliest step of a
@@ -57,6 +60,14 @@ def _decode(token: str, secret: str) -> Principal:
         raise Unauthorized("token expired", code="token_expired") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from exc
+    # PyJWT accepts a numeric string as `exp`; a mistyped claim is a malformed token here.
+    if not isinstance(claims["exp"], int) or isinstance(claims["exp"], bool):
+        raise Unauthorized("invalid token: exp must be an integer (seconds)", code="invalid_token")
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub or len(sub) > MAX_SUB_LENGTH or "\x00" in sub:
+        raise Unauthorized(
+            f"invalid token: sub must be a string of 1-{MAX_SUB_LENGTH} characters", code="invalid_token"
+        )
     scope = claims.get("scope", "")
     companies = claims.get("companies") or []
     if not isinstance(scope, str):
@@ -69,7 +80,7 @@ def _decode(token: str, secret: str) -> Principal:
         if not isinstance(claims.get(name, ""), str):
             raise Unauthorized(f"invalid token: {name} must be a string", code="invalid_token")
     return Principal(
-        sub=str(claims["sub"]),
+        sub=sub,
         scopes=frozenset(scope.split()),
         expires_at=int(claims["exp"]),
         companies=tuple(companies),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -49,8 +50,66 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+@dataclass(frozen=True)
+class ErrorMapping:
+    """How one exception class is answered. `message=None` answers the exception's `str()`; a fixed
+    message is for exceptions whose text is not for clients (timeouts, driver errors)."""
+
+    status: int
+    code: str
+    message: str | None = None
+    retry_after: int | None = None
+
+
+class ErrorTable:
+    """A service's one table from its domain exceptions to statuses and error codes.
+
+    Handlers never catch to translate: the error middleware answers any exception in the table (or a
+    subclass of one) with its status and code, the exception's `str()` as the message and its
+    optional `details` attribute as the details. Built from `{ExceptionClass: (status, code)}` or
+    `{ExceptionClass: ErrorMapping(...)}`.
+    """
+
+    def __init__(self, mappings: Mapping[type[BaseException], tuple[int, str] | ErrorMapping]) -> None:
+        self._mappings = {
+            exc: value if isinstance(value, ErrorMapping) else ErrorMapping(*value)
+            for exc, value in mappings.items()
+        }
+
+    def __or__(self, other: ErrorTable) -> ErrorTable:
+        return ErrorTable({**self._mappings, **other._mappings})
+
+    def __len__(self) -> int:
+        return len(self._mappings)
+
+    def lookup(self, exc: BaseException) -> ErrorMapping | None:
+        for cls in type(exc).__mro__:
+            if cls in self._mappings:
+                return self._mappings[cls]
+        return None
+
+    def statuses(self) -> set[int]:
+        return {mapping.status for mapping in self._mappings.values()}
+
+
+# What every service answers alike: a wait that ran out is the server being busy, not a bug.
+PLATFORM_ERRORS = ErrorTable(
+    {TimeoutError: ErrorMapping(503, "timeout", "the service is busy; retry shortly", retry_after=1)}
+)
+ERROR_TABLE = web.AppKey("quintet_error_table", ErrorTable)
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
     return web.json_response({"code": code, "message": message, "details": details}, status=status)
+
+
+def _mapped_response(mapping: ErrorMapping, exc: BaseException) -> web.Response:
+    message = mapping.message if mapping.message is not None else str(exc)
+    details = getattr(exc, "details", None) if mapping.message is None else None
+    response = error_response(mapping.status, mapping.code, message, details)
+    if mapping.retry_after is not None:
+        response.headers["Retry-After"] = str(mapping.retry_after)
+    return response
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -85,7 +144,12 @@ async def error_middleware(
             if header in exc.headers:
                 response.headers[header] = exc.headers[header]
         return response
-    except Exception:
+    except Exception as exc:
+        mapping = request.config_dict.get(ERROR_TABLE, PLATFORM_ERRORS).lookup(exc)
+        if mapping is not None:
+            if mapping.status >= 500:
+                log.warning("request failed", error_code=mapping.code, exc_type=type(exc).__name__)
+            return _mapped_response(mapping, exc)
         # A 500 is always a bug: log everything, answer nothing internal.
         log.exception("unhandled error", method=request.method, path=request.path)
         return error_response(

@@ -3,6 +3,7 @@ serialises responses and generates the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,9 @@ from quintet_web.errors import BadRequest, Forbidden, validation_error_response
 from quintet_web.keys import JWT_SECRET
 
 Handler = Callable[..., Awaitable[Any]]
+# A handler still running after this long answers 503 (quintet_web.errors: TimeoutError) and frees
+# what it holds; no client waits on a stuck upstream or lock forever.
+DEFAULT_HANDLER_TIMEOUT = 30.0
 
 
 @dataclass
@@ -35,6 +39,7 @@ class RouteSpec:
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     description: str = ""
+    timeout: float | None = None
     body_adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
     response_adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
 
@@ -69,7 +74,11 @@ class RouteTable:
         response_content_type: str = "application/json",
         errors: tuple[int, ...] = (),
         description: str = "",
+        timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     ) -> Callable[[Handler], Handler]:
+        """Declare a route. `timeout`: seconds the handler may take before the client gets a 503
+        (None for a handler that streams its answer for as long as the client reads)."""
+
         def decorate(handler: Handler) -> Handler:
             scopes = (scope,) if isinstance(scope, str) else tuple(scope or ())
             self.routes.append(
@@ -86,6 +95,7 @@ class RouteTable:
                     status=status,
                     response_content_type=response_content_type,
                     errors=errors,
+                    timeout=timeout,
                     tags=(self.tag,),
                     description=description or (inspect.getdoc(handler) or ""),
                     body_adapter=TypeAdapter(body) if body is not None else None,
@@ -154,7 +164,8 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
                 kwargs["body"] = spec.body_adapter.validate_python(document)
             except ValidationError as exc:
                 return validation_error_response(exc, "body")
-        result = await spec.handler(request, **kwargs)
+        async with asyncio.timeout(spec.timeout):
+            result = await spec.handler(request, **kwargs)
         if isinstance(result, web.StreamResponse):
             return result
         if spec.status == 204 or result is None:

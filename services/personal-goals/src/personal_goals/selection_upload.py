@@ -120,7 +120,7 @@ async def apply_upload(
                 except asyncpg.UniqueViolationError:
                     taken = await uploads.selections_already_uploading(conn, list(summary.selections))
                     raise SelectionsAlreadyUploading(taken) from None
-                await enqueue_task(conn, SERVICE, UPLOAD_TASK, table, UploadTask(table=table))
+                await enqueue_task(conn, SERVICE.name, UPLOAD_TASK, table, UploadTask(table=table))
                 log.info("goals upload started", table=table, rows=summary.rows)
     return await upload_state(pool, table, skipped_offset=skipped_offset, skipped_limit=skipped_limit)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from personal_goals import SCHEMA, SERVICE
+from personal_goals import SERVICE
 from personal_goals.selection_upload import (
     UPLOAD_TASK,
     DatasetCache,
@@ -18,11 +18,12 @@ from personal_goals.selection_upload import (
 )
 from personal_goals.settings import Settings
 from quintet_messaging import Worker, enqueue_task
-from quintet_service import worker_resources
 
 
 def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
-    worker = Worker(SERVICE, pool, settings.amqp_url, schema=SCHEMA, max_attempts=settings.max_attempts)
+    worker = Worker(
+        SERVICE.name, pool, settings.amqp_url, schema=SERVICE.schema, max_attempts=settings.max_attempts
+    )
     cache = DatasetCache()
     upload_settings = UploadSettings(chunk_size=settings.chunk_size, slice_seconds=settings.slice_seconds)
 
@@ -31,13 +32,7 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
         # `conn` carries the inbox row and the re-schedule of the next slice.
         finished = await run_upload_slice(pool, s3, cache, payload.table, upload_settings)
         if not finished:
-            await enqueue_task(conn, SERVICE, UPLOAD_TASK, task_id, payload)
+            await enqueue_task(conn, SERVICE.name, UPLOAD_TASK, task_id, payload)
 
     worker.on_task(UPLOAD_TASK, UploadTask, upload_slice, on_parked=mark_upload_failed)
     return worker
-
-
-async def run_worker(settings: Settings) -> None:
-    # Two connections per running slice (the inbox transaction and the chunk transaction).
-    async with worker_resources(settings, SCHEMA, min_pool=10) as (pool, s3):
-        await build_worker(settings, pool, s3).run()

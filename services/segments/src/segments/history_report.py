@@ -29,7 +29,7 @@ async def request_report(pool: asyncpg.Pool, user_id: int, period: ReportPeriod)
     report_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
         await reports_sql.insert_report(conn, report_id, user_id, period.start, period.end)
-        await enqueue_task(conn, SERVICE, REPORT_TASK, str(report_id), ReportTask(report_id=report_id))
+        await enqueue_task(conn, SERVICE.name, REPORT_TASK, str(report_id), ReportTask(report_id=report_id))
     return report_id
 
 

@@ -10,8 +10,7 @@ import structlog
 
 from quintet_messaging import Worker
 from quintet_s3 import ObjectStore
-from quintet_service import worker_resources
-from segments import SCHEMA, SERVICE, segmentation
+from segments import SERVICE, segmentation
 from segments.history_report import REPORT_TASK, ReportTask, build_report, mark_report_failed
 from segments.settings import Settings
 
@@ -19,7 +18,9 @@ log = structlog.get_logger("segments.worker")
 
 
 def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
-    worker = Worker(SERVICE, pool, settings.amqp_url, schema=SCHEMA, max_attempts=settings.max_attempts)
+    worker = Worker(
+        SERVICE.name, pool, settings.amqp_url, schema=SERVICE.schema, max_attempts=settings.max_attempts
+    )
     store = ObjectStore(s3)
 
     async def report(conn: asyncpg.Connection, task_id: str, payload: ReportTask) -> None:
@@ -33,8 +34,3 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
     worker.on_task(REPORT_TASK, ReportTask, report, on_parked=mark_report_failed)
     worker.every("expire-memberships", timedelta(seconds=settings.ttl_sweep_seconds), expire_memberships)
     return worker
-
-
-async def run_worker(settings: Settings) -> None:
-    async with worker_resources(settings, SCHEMA, buckets=[settings.reports_bucket]) as (pool, s3):
-        await build_worker(settings, pool, s3).run()

@@ -25,10 +25,11 @@ from personal_goals.api.models import (
     UploadTableRequest,
     ValidateUploadResponse,
 )
-from personal_goals.keys import PG_POOL, S3_CLIENT, SETTINGS
 from personal_goals.selections import update_selection_status
+from personal_goals.settings import Settings
 from personal_goals.storage import goals as goals_sql
 from personal_goals.storage import selections as selections_sql
+from quintet_service import PG_POOL, S3_CLIENT, app_settings
 from quintet_web import BadRequest, Conflict, NotFound, Principal, RouteTable
 
 routes = RouteTable("personal-goals")
@@ -83,7 +84,7 @@ async def validate_upload(request: web.Request, *, body: UploadTableRequest) -> 
 async def apply_upload(request: web.Request, *, body: ApplyUploadRequest) -> UploadStatusResponse:
     """Idempotent: the first call creates the progress rows and enqueues the upload task (task id =
     the table address); every call answers the current state, so the drafts service polls it."""
-    settings = request.app[SETTINGS]
+    settings = app_settings(request, Settings)
     try:
         state = await selection_upload.apply_upload(
             request.app[PG_POOL],

@@ -8,6 +8,7 @@ import uuid
 from aiohttp import web
 
 from quintet_s3 import ObjectStore
+from quintet_service import PG_POOL, S3_CLIENT, app_settings
 from quintet_web import BadRequest, Conflict, NotFound, RouteTable, absolute_url
 from segments import history_report, segmentation
 from segments.api.models import (
@@ -26,7 +27,7 @@ from segments.api.models import (
     UserPath,
 )
 from segments.domain import rules
-from segments.keys import PG_POOL, S3_CLIENT, SETTINGS
+from segments.settings import Settings
 from segments.storage import memberships as memberships_sql
 from segments.storage import reports as reports_sql
 
@@ -237,7 +238,7 @@ async def get_report(request: web.Request, *, path: ReportPath) -> web.StreamRes
     )
     response.content_type = "text/csv"
     await response.prepare(request)
-    async for chunk in store.stream(request.app[SETTINGS].reports_bucket, report["object_key"]):
+    async for chunk in store.stream(app_settings(request, Settings).reports_bucket, report["object_key"]):
         await response.write(chunk)
     await response.write_eof()
     return response
