@@ -3,26 +3,22 @@ and the stand-ins app (the routing solver) served in-process on a free port."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 
-from quintet_db import create_pool
 from quintet_stand_ins.app import create_app as create_stand_ins
-from quintet_testing.http import api_client
-from vrs_import import SCHEMA
-from vrs_import.app import create_app, solver_client
-from vrs_import.migrations import MIGRATION_SOURCES
-from vrs_import.settings import Settings
-from vrs_import.worker import build_worker
+from quintet_testing import bearer, eventually, service_fixtures
+from vrs_import import SERVICE
+
+globals().update(service_fixtures(SERVICE, max_attempts=1, solver_timeout_s=5, pg_pool_max=8))
 
 
 @pytest.fixture
 async def stand_ins_url() -> AsyncIterator[str]:
+    """The stand-ins app (the routing solver among them) served in this event loop on a free port."""
     server = TestServer(create_stand_ins())
     await server.start_server()
     yield str(server.make_url("")).rstrip("/")
@@ -30,53 +26,8 @@ async def stand_ins_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def pg_dsn(database_factory: Any) -> str:
-    return str(await database_factory.migrated(SCHEMA, MIGRATION_SOURCES))
-
-
-@pytest.fixture
 def settings_overrides(stand_ins_url: str) -> dict[str, object]:
     return {"solver_url": stand_ins_url}
-
-
-@pytest.fixture
-def settings(
-    pg_dsn: str, platform_settings: dict[str, str], settings_overrides: dict[str, object]
-) -> Settings:
-    return Settings(
-        pg_dsn=pg_dsn,
-        **platform_settings,
-        pg_pool_max=8,
-        max_attempts=1,
-        solver_timeout_s=5,
-        **settings_overrides,  # type: ignore[arg-type]
-    )
-
-
-@pytest.fixture
-async def db(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn, SCHEMA, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[Any]:
-    async with api_client(create_app(settings)) as http:
-        yield http
-
-
-@pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[None]:
-    """The real worker running in this event loop against the test database."""
-    pool = await create_pool(settings.pg_dsn, SCHEMA, max_size=8)
-    solver = solver_client(settings)
-    task = asyncio.ensure_future(build_worker(settings, pool, solver).run())
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await solver.close()
-    await pool.close()
 
 
 DAY = "2026-12-02"
@@ -84,8 +35,6 @@ COMPANY = 1
 
 
 def token(scope: str = "vrs:read vrs:write vrs:import", companies: list[int] | None = None) -> dict[str, str]:
-    from quintet_testing.http import bearer
-
     return bearer(scope, sub="logistician", companies=companies if companies is not None else [COMPANY, 2])
 
 
@@ -96,7 +45,7 @@ def solver_result(
     every 10 minutes from 08:00, from depot "main"."""
     depot = {"id": "main", "point": {"lat": 55.75, "lon": 37.6}, "time_window": "07:00-20:00"}
     solved = []
-    for index, (vehicle, run_number, numbers) in enumerate(routes):
+    for index, (_, run_number, numbers) in enumerate(routes):
         nodes: list[dict[str, Any]] = [
             {"node": {"type": "depot", "value": depot}, "arrival_time_s": 7 * 3600}
         ]
@@ -119,18 +68,6 @@ def solver_result(
         "vehicles": vehicles,
         "options": {"date": day, "time_zone": time_zone},
     }
-
-
-async def eventually(check: Any, timeout: float = 15.0) -> Any:
-    """Await `check()` until it returns a truthy value (polling, bounded)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
-        await asyncio.sleep(0.05)
 
 
 class Vrs:

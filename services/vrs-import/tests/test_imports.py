@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-
 pytestmark = pytest.mark.usefixtures("worker")
 
 DAY = "2026-12-02"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quintet_web import ErrorMapping, ErrorTable
 from vrs_import.domain.errors import (
     IdempotencyKeyReused,
     ImportNotFound,
@@ -13,13 +14,15 @@ from vrs_import.domain.errors import (
     TaskNotImportable,
 )
 
-ERRORS: dict[type[Exception], tuple[int, str]] = {
-    ImportNotFound: (404, "import_not_found"),
-    ImportResultNotFound: (404, "import_result_not_found"),
-    RouteNotFound: (404, "route_not_found"),
-    OrderNotFound: (404, "order_not_found"),
-    InvalidStatusTransition: (409, "invalid_status_transition"),
-    TaskNotImportable: (422, "task_not_importable"),
-    IdempotencyKeyReused: (422, "idempotency_key_reused"),
-    SolverUnavailable: (503, "solver_unavailable"),
-}
+ERRORS = ErrorTable(
+    {
+        ImportNotFound: (404, "import_not_found"),
+        ImportResultNotFound: (404, "import_result_not_found"),
+        RouteNotFound: (404, "route_not_found"),
+        OrderNotFound: (404, "order_not_found"),
+        InvalidStatusTransition: (409, "invalid_status_transition"),
+        TaskNotImportable: (422, "task_not_importable"),
+        IdempotencyKeyReused: (422, "idempotency_key_reused"),
+        SolverUnavailable: ErrorMapping(503, "solver_unavailable", retry_after=5),
+    }
+)

@@ -7,35 +7,40 @@ from typing import Any
 import asyncpg
 
 from quintet_messaging import Worker
-from quintet_service import worker_resources
-from vrs_import import SCHEMA, SERVICE
-from vrs_import.app import solver_client
+from vrs_import import SERVICE
+from vrs_import.keys import solver_client
 from vrs_import.settings import Settings
 from vrs_import.solver.client import SolverClient
 from vrs_import.usecases.imports import IMPORT_TASK, ImportTask, fail_import, run_import
 
 
-def build_worker(settings: Settings, pool: asyncpg.Pool, solver: SolverClient) -> Worker:
-    # One import per transaction (batch_size=1): a batch would hold several companies' locks at
-    # once, and two workers taking them in different orders could deadlock.
-    worker = Worker(
-        SERVICE, pool, settings.amqp_url, schema=SCHEMA, max_attempts=settings.max_attempts, batch_size=1
-    )
+class ImportWorker(Worker):
+    """The service's Worker, owning the process's one solver client (closed when the worker stops)."""
+
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, solver: SolverClient) -> None:
+        # One import per transaction (batch_size=1): a batch would hold several companies' locks at
+        # once, and two workers taking them in different orders could deadlock.
+        super().__init__(
+            SERVICE.name,
+            pool,
+            settings.amqp_url,
+            schema=SERVICE.schema,
+            max_attempts=settings.max_attempts,
+            batch_size=1,
+        )
+        self.solver = solver
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.solver.close()
+
+
+def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
+    solver = solver_client(settings)
+    worker = ImportWorker(settings, pool, solver)
 
     async def import_solution(conn: asyncpg.Connection, task_id: str, payload: ImportTask) -> None:
         await run_import(conn, solver, payload.import_id, max_orders=settings.max_orders)
 
     worker.on_task(IMPORT_TASK, ImportTask, import_solution, on_parked=fail_import)
     return worker
-
-
-async def run_worker(settings: Settings) -> None:
-    solver = solver_client(settings)
-    try:
-        async with worker_resources(settings, SCHEMA) as (pool, _s3):
-            await build_worker(settings, pool, solver).run()
-    finally:
-        await solver.close()
-
-
-__all__: list[Any] = ["build_worker", "run_worker"]

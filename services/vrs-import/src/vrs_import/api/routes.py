@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from quintet_web import ApiError, BadRequest, Forbidden, Principal, RouteTable
+from quintet_service import app_settings
+from quintet_web import BadRequest, Forbidden, Principal, RouteTable
 from vrs_import.api.models import (
     ChangeOrderStatus,
     CompanyPath,
@@ -35,32 +33,31 @@ from vrs_import.api.models import (
     RouteSummary,
     TimeWindow,
 )
-from vrs_import.domain.errors import ImportNotFound, VrsImportError
-from vrs_import.errors import ERRORS
-from vrs_import.keys import PG_POOL, SETTINGS, SOLVER
+from vrs_import.domain.errors import ImportNotFound
+from vrs_import.keys import PG_POOL, SOLVER, solver_ctx
+from vrs_import.settings import Settings
 from vrs_import.usecases import imports, plans
 
-routes = RouteTable("vrs-import")
+
+class _RoutesWithSolver(RouteTable):
+    """The routes and the solver client they call: registering them on the app also registers the
+    client's cleanup context (the kit composes the app from the declaration, with no other hook for a
+    per-process upstream client)."""
+
+    def register(self, app: web.Application) -> None:
+        super().register(app)
+        app.cleanup_ctx.append(solver_ctx)
+
+
+routes = _RoutesWithSolver("vrs-import")
 
 READ = "vrs:read"
 WRITE = "vrs:write"
 IMPORT = "vrs:import"
 COMPANY = "/api/v1/companies/{company_id}"
 IDEMPOTENCY_KEY = "Idempotency-Key"
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except VrsImportError as exc:
-        for kind in type(exc).__mro__:
-            if kind in ERRORS:
-                status, code = ERRORS[kind]
-                error = ApiError(str(exc), code=code, details=exc.details)
-                error.status = status
-                raise error from exc
-        raise
+# Handlers that ask the solver: its timeout times its attempts, plus the backoff between them.
+SOLVER_CALL_TIMEOUT_S = 60.0
 
 
 def _company(principal: Principal, company_id: int) -> int:
@@ -130,8 +127,7 @@ async def list_routes(
 )
 async def get_route(request: web.Request, *, principal: Principal, path: RoutePath) -> RouteDetail:
     company_id = _company(principal, path.company_id)
-    with _domain_errors():
-        route, orders = await plans.get_route(request.app[PG_POOL], company_id, path.route_id)
+    route, orders = await plans.get_route(request.app[PG_POOL], company_id, path.route_id)
     return RouteDetail.model_validate({**dict(route), "orders": [_order(row) for row in orders]})
 
 
@@ -167,8 +163,7 @@ async def change_order_status(
     request: web.Request, *, principal: Principal, path: OrderPath, body: ChangeOrderStatus
 ) -> Order:
     company_id = _company(principal, path.company_id)
-    with _domain_errors():
-        row = await plans.change_order_status(request.app[PG_POOL], company_id, path.order_id, body.status)
+    row = await plans.change_order_status(request.app[PG_POOL], company_id, path.order_id, body.status)
     return _order(row)
 
 
@@ -184,19 +179,19 @@ async def change_order_status(
     query=ConflictsQuery,
     response=Conflicts,
     errors=(400, 401, 403, 422, 503),
+    timeout=SOLVER_CALL_TIMEOUT_S,
 )
 async def preview_conflicts(
     request: web.Request, *, principal: Principal, path: CompanyPath, query: ConflictsQuery
 ) -> Conflicts:
     company_id = _company(principal, path.company_id)
-    with _domain_errors():
-        found = await imports.preview_conflicts(
-            request.app[PG_POOL],
-            request.app[SOLVER],
-            company_id,
-            query.task_id,
-            max_orders=request.app[SETTINGS].max_orders,
-        )
+    found = await imports.preview_conflicts(
+        request.app[PG_POOL],
+        request.app[SOLVER],
+        company_id,
+        query.task_id,
+        max_orders=app_settings(request, Settings).max_orders,
+    )
     return Conflicts(
         routes=[RouteConflict(**vars(c)) for c in found.routes],
         orders=[OrderConflict(**vars(c)) for c in found.orders],  # type: ignore[arg-type]
@@ -226,6 +221,7 @@ def _idempotency_key(request: web.Request) -> str | None:
     response=ImportStatus,
     status=202,
     errors=(400, 401, 403, 422, 503),
+    timeout=SOLVER_CALL_TIMEOUT_S,
     description="An optional `Idempotency-Key` header: the same key with the same body answers the "
     "same import; with another body, 422.",
 )
@@ -234,22 +230,21 @@ async def start_import(
 ) -> ImportStatus:
     company_id = _company(principal, path.company_id)
     key = _idempotency_key(request)
-    with _domain_errors():
-        state = await imports.start_import(
-            request.app[PG_POOL],
-            request.app[SOLVER],
-            imports.ImportRequest(
-                company_id=company_id,
-                task_id=body.task_id,
-                original_task_id=body.original_task_id,
-                order_status=body.order_status,
-                route_conflict_mode=body.route_conflict_mode,
-                order_conflict_mode=body.order_conflict_mode,
-            ),
-            idempotency_key=key,
-            created_by=principal.sub,
-            max_orders=request.app[SETTINGS].max_orders,
-        )
+    state = await imports.start_import(
+        request.app[PG_POOL],
+        request.app[SOLVER],
+        imports.ImportRequest(
+            company_id=company_id,
+            task_id=body.task_id,
+            original_task_id=body.original_task_id,
+            order_status=body.order_status,
+            route_conflict_mode=body.route_conflict_mode,
+            order_conflict_mode=body.order_conflict_mode,
+        ),
+        idempotency_key=key,
+        created_by=principal.sub,
+        max_orders=app_settings(request, Settings).max_orders,
+    )
     return _status(state)
 
 
@@ -263,8 +258,7 @@ async def start_import(
 )
 async def get_import(request: web.Request, *, principal: Principal, path: ImportPath) -> ImportStatus:
     company_id = _company(principal, path.company_id)
-    with _domain_errors():
-        state = await imports.get_import(request.app[PG_POOL], company_id, _import_id(path.import_id))
+    state = await imports.get_import(request.app[PG_POOL], company_id, _import_id(path.import_id))
     return _status(state)
 
 
@@ -281,14 +275,13 @@ async def get_result(
     request: web.Request, *, principal: Principal, path: ImportPath, query: Page
 ) -> ImportResultPage:
     company_id = _company(principal, path.company_id)
-    with _domain_errors():
-        result = await imports.get_result(
-            request.app[PG_POOL],
-            company_id,
-            _import_id(path.import_id),
-            page=query.page,
-            per_page=query.per_page,
-        )
+    result = await imports.get_result(
+        request.app[PG_POOL],
+        company_id,
+        _import_id(path.import_id),
+        page=query.page,
+        per_page=query.per_page,
+    )
     return ImportResultPage(
         routes=[ImportedRoute(id=i, number=n) for i, n in result.routes],
         orders=ImportedOrders(created=result.created, renamed=result.renamed, moved=result.moved),
@@ -296,6 +289,3 @@ async def get_result(
         per_page=query.per_page,
         total_routes=result.total_routes,
     )
-
-
-__all__: list[Any] = ["routes"]

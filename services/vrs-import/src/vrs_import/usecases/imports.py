@@ -132,7 +132,7 @@ async def start_import(
             row = await imports_sql.import_by_key(conn, request.company_id, idempotency_key)
             assert row is not None
             return _same_import(row, body_hash)
-        await enqueue_task(conn, SERVICE, IMPORT_TASK, str(import_id), ImportTask(import_id=import_id))
+        await enqueue_task(conn, SERVICE.name, IMPORT_TASK, str(import_id), ImportTask(import_id=import_id))
     return ImportState(import_id, "running", RUNNING_MESSAGE)
 
 
