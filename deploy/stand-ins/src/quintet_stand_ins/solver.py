@@ -120,10 +120,12 @@ def _travel_s(a: Point, b: Point) -> int:
     return round(2 * 6_371_000 * math.asin(math.sqrt(h)) / SPEED_M_PER_S)
 
 
-def _node(kind: str, item: Depot | Location, arrival: int) -> dict[str, Any]:
+def _node(kind: str, item: Depot | Location, arrival: int, waiting: int = 0) -> dict[str, Any]:
     return {
         "node": {"type": kind, "value": item.model_dump(exclude_none=True)},
         "arrival_time_s": arrival,
+        # Arriving before the time window opens means waiting for it (service starts at its opening).
+        "waiting_duration_s": waiting,
     }
 
 
@@ -163,7 +165,8 @@ def solve(task: Task) -> dict[str, Any]:
             if row.type in ("start", "end"):
                 nodes.append(_node("depot", task.depot, int(row.arrival)))
             elif row.type == "job":
-                nodes.append(_node("location", task.locations[int(row.id)], int(row.arrival)))
+                location = task.locations[int(row.id)]
+                nodes.append(_node("location", location, int(row.arrival), int(row.waiting_time)))
         if len(nodes) > 2:
             vehicle = task.vehicles[vehicle_index]
             routes.append({"vehicle_id": vehicle.id, "run_number": 1, "route": nodes})
