@@ -49,7 +49,8 @@ ALL_SERVICES = [
     ),
     # The solver stand-in serves the solver's own paths (/vrs/api/v1/...) at the root.
     Service("vrs-import", "vrs_import", "VRS_IMPORT_", 8084, upstreams={"SOLVER": ""}),
-    Service("posm", "posm", "POSM_", 8085),
+    # The local stack runs the generation scheduler every 5 seconds (a minute by default).
+    Service("posm", "posm", "POSM_", 8085, local_env={"POSM_SCHEDULER_PERIOD_SECONDS": "5"}),
 ]
 
 

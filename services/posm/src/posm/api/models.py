@@ -23,18 +23,26 @@ MAX_LINKS = 1_000
 
 
 class PlacePath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     place_id: uuid.UUID
 
 
 class TablePath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     table_id: uuid.UUID
 
 
 class TemplatePath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     template_id: int = Field(gt=0, le=2**63 - 1)
 
 
 class GenerationPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     place_id: uuid.UUID
     generation_id: int = Field(gt=0, le=2**63 - 1)
 
@@ -120,6 +128,8 @@ class Template(BaseModel):
 
 
 class TemplatesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     place_id: uuid.UUID | None = Field(default=None, description="only the templates this place may use")
 
 
@@ -164,6 +174,8 @@ class GenerationHistory(BaseModel):
 
 
 class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     template_id: int | None = Field(default=None, gt=0, le=2**63 - 1)
     cursor: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,18}$")
     limit: int = Field(50, ge=1, le=200)
@@ -196,4 +208,6 @@ class CheckResult(BaseModel):
 
 
 class QrPngQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     size: int = Field(512, ge=64, le=4096, description="side in pixels")

@@ -1,0 +1,4 @@
+from posm import SERVICE
+from quintet_testing.fuzz import fuzz_tests
+
+globals().update(fuzz_tests(SERVICE))
