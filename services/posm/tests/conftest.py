@@ -14,7 +14,7 @@ import pymupdf
 import pytest
 from aiohttp import FormData
 
-from posm import SERVICE
+from posm import SERVICE, rendering
 from posm.settings import Settings
 from posm.worker import build_worker, render_pool
 from quintet_service import worker_resources
@@ -28,7 +28,7 @@ SETTINGS = {
     "qr": {"x": 70, "y": 100, "size": 160},
     "text": {"x": 148.8, "y": 330, "font_size": 22, "align": "center", "format": "Стол {label}"},
 }
-WAIT = 60.0  # seconds a test waits for the worker (a 2-core machine shared by many test runs)
+WAIT = 120.0  # seconds a test waits for the worker (a 2-core machine shared by many test runs)
 
 
 def template_pdf(pages: int = 1, size: tuple[float, float] = A6) -> bytes:
@@ -56,6 +56,9 @@ globals().update(
 def executor() -> Iterator[ProcessPoolExecutor]:
     """One pool of rendering processes for the session (spawning them per test is slow)."""
     with render_pool(Settings(render_processes=2)) as pool:
+        # Start the processes now (spawning and importing MuPDF takes a while on a busy machine), so
+        # that tests waiting for the worker do not wait for that.
+        list(pool.map(rendering.label_font, ["0", "1"]))
         yield pool
 
 

@@ -15,7 +15,7 @@ from posm.settings import Settings
 from posm.usecases import production
 from quintet_contracts import Envelope
 from quintet_contracts.posm import POSM_REQUESTED, PosmRequested
-from quintet_messaging import Worker
+from quintet_messaging import Worker, WorkerOptions
 from quintet_s3 import ObjectStore
 
 
@@ -50,9 +50,11 @@ def build_worker(
         settings.amqp_url,
         schema=SERVICE.schema,
         max_attempts=settings.max_attempts,
-        batch_size=1,
-        concurrency=settings.max_concurrent_generations,
-        prefetch=settings.max_concurrent_generations,
+        options=WorkerOptions(
+            batch_size=1,
+            concurrency=settings.max_concurrent_generations,
+            prefetch=settings.max_concurrent_generations,
+        ),
     )
     if executor is None:
         executor = worker.executor = render_pool(settings)

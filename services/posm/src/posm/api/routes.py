@@ -379,6 +379,7 @@ def _attachment(filename: str) -> str:
     path_params=GenerationPath,
     response_content_type="application/zip",
     errors=(400, 404, 409),
+    timeout=None,  # streams for as long as the client reads
 )
 async def generation_archive(request: web.Request, *, path: GenerationPath) -> web.StreamResponse:
     plan = await downloads.plan_archive(request.app[PG_POOL], path.place_id, path.generation_id)
@@ -420,6 +421,7 @@ async def generation_archive(request: web.Request, *, path: GenerationPath) -> w
     path_params=GenerationTablePath,
     response_content_type="application/pdf",
     errors=(400, 404, 409),
+    timeout=None,  # streams for as long as the client reads
 )
 async def table_pdf(request: web.Request, *, path: GenerationTablePath) -> web.StreamResponse:
     key = await downloads.table_object(request.app[PG_POOL], path.place_id, path.generation_id, path.table_id)
