@@ -110,6 +110,7 @@ async def stream_zip(
     (PDFs are compressed already), written as the bytes arrive, central directory at the end."""
     sink = _Sink()
     stamp = modified.timetuple()[:6]
+    first = True
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
         for name, _ in entries:
             response = await anext(responses)
@@ -124,6 +125,9 @@ async def stream_zip(
                             yield sink.take()
             finally:
                 body.close()
-            if sink.size >= ARCHIVE_CHUNK:  # small files go out together: fewer, larger writes
+            # The first entry goes out at once (the client sees the download start); then small
+            # files go out together: fewer, larger writes.
+            if first or sink.size >= ARCHIVE_CHUNK:
+                first = False
                 yield sink.take()
     yield sink.take()
