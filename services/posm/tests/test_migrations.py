@@ -1,4 +1,4 @@
 from posm import SERVICE
 from quintet_testing import stairway_test
 
-test_migrations = stairway_test(SERVICE, migrations=2)
+test_migrations = stairway_test(SERVICE, migrations=3)  # the messaging tables (two), then ours
