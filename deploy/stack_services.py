@@ -46,6 +46,13 @@ ALL_SERVICES = [
             "FLEET_RENT": "/fleet-rent",
             "CLIENT_EVENTS": "/client-events",
         },
+        # A local demo moves: the CRM imports run every few seconds (production: 5 min, 1 h, 1 day).
+        local_env={
+            "CONTRACTOR_MENTORSHIP_IMPORT_MATCHINGS_PERIOD_SECONDS": "5",
+            "CONTRACTOR_MENTORSHIP_IMPORT_PROGRESS_PERIOD_SECONDS": "10",
+            "CONTRACTOR_MENTORSHIP_IMPORT_FINISHED_PERIOD_SECONDS": "30",
+            "CONTRACTOR_MENTORSHIP_ARCHIVE_PERIOD_SECONDS": "60",
+        },
     ),
     # The solver stand-in serves the solver's own paths (/vrs/api/v1/...) at the root.
     Service("vrs-import", "vrs_import", "VRS_IMPORT_", 8084, upstreams={"SOLVER": ""}),
