@@ -148,8 +148,15 @@ def prepare_run_dir(run_dir: Path) -> None:
 
 
 def render_docker_gateway() -> str:
-    """The gateway config docker compose mounts (deploy/gateway/nginx.docker.conf, checked in)."""
-    upstreams = {s.name: f"{s.name}-api:{s.port}" for s in ALL_SERVICES if s.present}
+    """The gateway config docker compose mounts (deploy/gateway/nginx.docker.conf, checked in). It routes
+    to the services with an `<name>-api` block in docker-compose.yml (nginx would not start on a host
+    name compose does not define); the others answer 503 service_not_started."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    upstreams = {
+        s.name: f"{s.name}-api:{s.port}"
+        for s in ALL_SERVICES
+        if s.present and f"\n  {s.name}-api:" in compose
+    }
     return render_gateway("/tmp", "8080", upstreams, www_dir="/usr/share/quintet/www").replace(
         "daemon off;\n", ""
     )

@@ -150,7 +150,18 @@ def bare_stack_env(
     assert not left_behind, f"the gateway's run dir is left behind: {left_behind}"
 
 
-STARTUP_TIMEOUT = 180  # a loaded 2-core CI machine starts the stack in 15-60 s
+# Five services on a busy 2-core machine take from 15 s to several minutes to start (a dozen Python
+# processes importing their libraries). The session's stack starts inside the first test, so e2e tests
+# get a timeout that covers it (pytest_collection_modifyitems below).
+STARTUP_TIMEOUT = 600
+E2E_TEST_TIMEOUT = STARTUP_TIMEOUT + 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(E2E_TEST_TIMEOUT))
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], gateway: str, timeout: float) -> None:
