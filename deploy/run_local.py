@@ -117,6 +117,11 @@ class Stack:
             time.sleep(0.5)
 
 
+def with_console(config: str, address: str) -> str:
+    """The gateway config with the admin console's upstream (host:port) filled in."""
+    return config.replace("%%CONSOLE%%", address)
+
+
 def run_local() -> int:
     env = dict(os.environ)
     env.setdefault("QUINTET_PG_DSN", DEFAULT_PG_DSN)
@@ -155,10 +160,12 @@ def run_local() -> int:
             )
             wait_http(f"http://127.0.0.1:{port}/health", 60, api)
             upstreams[service.name] = f"127.0.0.1:{port}"
+        console_port = int(env.get("CONSOLE_PORT", "8089"))
+        console_argv = [sys.executable, "-m", "quintet_console", "--port", str(console_port)]
+        wait_http(f"http://127.0.0.1:{console_port}/health", 30, stack.start("console", console_argv, env))
         run_dir = Path(tempfile.mkdtemp(prefix="quintet-gateway-"))
-        (run_dir / "nginx.conf").write_text(
-            render_gateway(str(run_dir), f"127.0.0.1:{gateway_port}", upstreams)
-        )
+        config = render_gateway(str(run_dir), f"127.0.0.1:{gateway_port}", upstreams)
+        (run_dir / "nginx.conf").write_text(with_console(config, f"127.0.0.1:{console_port}"))
         gateway = stack.start(
             "gateway", [ensure_nginx(), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf")], env
         )
@@ -168,6 +175,7 @@ def run_local() -> int:
         log(f"gateway ready on http://127.0.0.1:{gateway_port}")
         for name in upstreams:
             log(f"  {name}: http://127.0.0.1:{gateway_port}/{name}/docs")
+        log(f"  console: http://127.0.0.1:{gateway_port}/console/")
         log("Ctrl-C stops everything")
         return stack.watch()
     except KeyboardInterrupt:
@@ -185,7 +193,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.render_docker_gateway:
-        print(render_docker_gateway(), end="")
+        print(with_console(render_docker_gateway(), "console:8089"), end="")
         return 0
     if not args.local and docker_engine_answers():
         log("a Docker engine answers: docker compose up")

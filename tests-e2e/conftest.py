@@ -53,6 +53,7 @@ def stack(stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials) 
     }
     for service in present_services():
         env[f"{service.env_prefix}PORT"] = str(free_port())
+    env["CONSOLE_PORT"] = str(free_port())
     process = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "run_local.py"), "--local"], env=env)
     gateway = f"http://127.0.0.1:{gateway_port}"
     try:

@@ -1,0 +1,6 @@
+import { html } from "../html.js";
+import { t } from "../i18n.js";
+
+export function MentorshipScreen() {
+  return html`<section class="card"><p class="muted">${t("common.soon")}</p></section>`;
+}
