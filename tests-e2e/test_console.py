@@ -56,7 +56,7 @@ def sign_in(page: Page, gateway: str, scopes: set[str] | None = None, sub: str =
             box.set_checked(box.get_attribute("value") in scopes)
     form.locator("input[name=sub]").fill(sub)
     form.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation").get_by_role("link", name="Segments")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def api(stack, method: str, path: str, scope: str, body: object = None) -> tuple[int, object]:
@@ -197,3 +197,120 @@ def test_the_console_speaks_russian_and_every_dictionary_has_every_key(stack, pa
     )
     assert missing == [[], []]
     assert re.search("Обновить", page.content())
+
+
+SCREENS = ["segments", "goals", "posm", "vrs", "mentorship"]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "phone"])
+def test_every_screen_opens_without_a_script_error_and_fits_the_width(
+    stack, page: Page, tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    page.set_viewport_size(viewport)
+    sign_in(page, stack.gateway)
+    for screen in SCREENS:
+        page.goto(f"{stack.gateway}/console/#/{screen}")
+        expect(page.locator("main h1")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], screen
+        page.screenshot(path=tmp_path / f"{screen}.png", full_page=True)
+
+
+def _a6_pdf() -> bytes:
+    """A one-page A6 PDF with a line of text, written by hand (no PDF library in the test)."""
+    content = b"BT /F1 18 Tf 40 380 Td (Quintet POSM) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 297.64 419.53] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+@pytest.mark.skipif(
+    not (ROOT / "services" / "posm").exists(), reason="the posm service is not in this checkout"
+)
+def test_a_posm_generation_is_made_from_the_dialog_followed_to_done_and_its_archive_opened(
+    stack, page: Page, tmp_path: Path
+) -> None:
+    import uuid
+    import zipfile
+
+    place_id = str(uuid.uuid4())
+    tables = [{"id": str(uuid.uuid4()), "label": label} for label in ("1", "2", "3")]
+    place = {"name": "Console café", "brand_id": None, "tables": tables}
+    assert api(stack, "PUT", f"/posm/api/v1/places/{place_id}", "posm:write", place)[0] == 200
+    settings = {
+        "page": 1,
+        "qr": {"x": 90, "y": 60, "size": 120},
+        "text": {"x": 148, "y": 230, "font_size": 20, "align": "center", "format": "Стол {label}"},
+    }
+    metadata = {
+        "name": f"A6 {place_id[:8]}",
+        "settings": settings,
+        "visibility": "restaurant",
+        "place_ids": [place_id],
+    }
+    response = urllib3.request(
+        "POST",
+        f"{stack.gateway}/posm/api/v1/templates",
+        headers=bearer("posm:write"),
+        fields={
+            "file": ("a6.pdf", _a6_pdf(), "application/pdf"),
+            "metadata": ("metadata.json", json.dumps(metadata).encode(), "application/json"),
+        },
+        timeout=10,
+    )
+    assert response.status == 201, response.data
+    template_id = response.json()["id"]
+
+    sign_in(page, stack.gateway)
+    page.goto(f"{stack.gateway}/console/#/posm")
+    page.get_by_role("tab", name="Places and tables").click()
+    page.locator("input[name=place_id]").fill(place_id)
+    page.get_by_role("button", name="Open", exact=True).click()
+    editor = page.get_by_test_id("place-editor")
+    expect(editor).to_contain_text("Console café")
+    editor.get_by_role("button", name="Generations →").click()
+
+    page.get_by_test_id("open-generate").click()
+    dialog = page.get_by_test_id("generate-dialog")
+    dialog.locator("select[name=template_id]").select_option(str(template_id))
+    expect(dialog.get_by_test_id("template-preview")).to_be_visible()
+    dialog.get_by_label("QR size").fill("110")  # an override of the recommended 120
+    dialog.get_by_test_id("generate").dblclick()
+    expect(dialog).to_have_count(0)
+
+    row = page.get_by_test_id("generations").locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("data-status", "done", timeout=90_000)
+    status, history = api(stack, "GET", f"/posm/api/v1/places/{place_id}/generations", "posm:read")
+    assert status == 200 and [g["version"] for g in history["items"]] == [1], history
+    page.screenshot(path=tmp_path / "posm-generations.png", full_page=True)
+
+    # A table removed after the generation: the download asks first, naming it.
+    place["tables"] = tables[:2]
+    assert api(stack, "PUT", f"/posm/api/v1/places/{place_id}", "posm:write", place)[0] == 200
+    row.get_by_role("button", name="Download").click()
+    check = page.get_by_test_id("archive-check")
+    expect(check).to_contain_text("removed (still in the archive): 3")
+    page.screenshot(path=tmp_path / "posm-archive-check.png", full_page=True)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download anyway").click()
+    archive = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(archive)
+    with zipfile.ZipFile(archive) as opened:
+        assert sorted(opened.namelist()) == ["1.pdf", "2.pdf", "3.pdf"]
+        assert all(opened.read(name).startswith(b"%PDF") for name in opened.namelist())

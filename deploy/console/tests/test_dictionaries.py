@@ -21,10 +21,12 @@ def dictionary(language: str) -> dict[str, str]:
 
 
 def keys_used() -> set[str]:
+    """Keys written out in full (a prefix such as `t("status." + status)` is completed from data)."""
     return {
         key
         for path in JS.rglob("*.js")
         for key in re.findall(r"\bt\(\"([a-z_]+\.[a-z_.]+)\"", path.read_text())
+        if not key.endswith(("_", "."))
     }
 
 
