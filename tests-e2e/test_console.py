@@ -95,6 +95,24 @@ def test_a_segment_is_created_changed_and_deleted_in_the_console(stack, page: Pa
     create.locator("input[name=slug]").fill("not a slug!")
     create.get_by_role("button", name="Create").click()
     expect(create.locator(".field-error[data-field=slug]")).to_be_visible()
+
+    # A user put in the segment by hand, then the user's history report downloaded when ready.
+    user = str(int(time.time() * 1000) % 2_000_000_000)
+    lookup = page.get_by_test_id("user-lookup")
+    lookup.get_by_label("User id").fill(user)
+    lookup.get_by_role("button", name="Look up").click()
+    expect(lookup).to_contain_text(f"User {user} is in no segment.")
+    lookup.get_by_label("Add segments").fill(slug)
+    lookup.get_by_role("button", name="Add").click()
+    expect(lookup.locator(".chips")).to_contain_text(slug)
+    report = page.get_by_test_id("history-report")
+    report.get_by_label("User id").fill(user)
+    report.get_by_role("button", name="Request the report").click()
+    with page.expect_download() as download_info:
+        report.get_by_role("button", name="Download the report").click(timeout=30_000)
+    csv = tmp_path / "history.csv"
+    download_info.value.save_as(csv)
+    assert csv.read_text().splitlines()[1].split(";")[:3] == [user, slug, "add"]
     page.screenshot(path=tmp_path / "segments.png", full_page=True)
 
     row.get_by_role("button", name="Delete").click()

@@ -162,7 +162,7 @@ function UserSegments({ segments }) {
     }
   };
   const slugs = toAdd.split(/[\s,]+/).filter(Boolean);
-  return html`<section class="card">
+  return html`<section class="card" data-testid="user-lookup">
     <h2>${t("segments.user")}</h2>
     <form onSubmit=${lookup} class="row">
       <${Field} label=${t("segments.user_id")} name="user_id" errors=${errors}>
@@ -219,7 +219,7 @@ function HistoryReport() {
       setReport({ ...report, status: "failed", error });
     }
   }, 1000, report?.status === "pending");
-  return html`<section class="card">
+  return html`<section class="card" data-testid="history-report">
     <h2>${t("segments.report")}</h2>
     <form onSubmit=${requestReport} class="row">
       <${Field} label=${t("segments.user_id")} name="user_id" errors=${errors}>
