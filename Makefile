@@ -41,14 +41,9 @@ test-unit: install
 test-e2e: install infra
 	@$(PY) -m pytest tests-e2e
 
-# Each package on its own: a shared virtualenv cannot hide a missing dependency.
+# Each package alone: imports with its own dependencies, then its own tests (deploy/check-packages.sh).
 check-packages: uv
-	@for p in $(PACKAGES); do \
-		name=$$(sed -n 's/^name = "\(.*\)"/\1/p' $$p/pyproject.toml | head -1); \
-		echo "== $$name"; \
-		$(UV) sync --locked --package $$name --quiet --no-default-groups && \
-		.venv/bin/python -c "import importlib, sys; importlib.import_module('$$(basename $$(ls -d $$p/src/*/ | head -1))')" || exit 1; \
-	done; $(UV) sync --all-packages --locked --quiet
+	@bash deploy/check-packages.sh
 
 lint: install
 	@$(PY) -m ruff check .

@@ -63,6 +63,18 @@ class _CachedCheck:
             return self._answer[1]
 
 
+# Stopping waits this long for connections in use to come back, then closes them regardless: a
+# process must stop even if a connection is stuck (a half-open socket, a query that ignores cancel).
+POOL_CLOSE_TIMEOUT = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_TIMEOUT)
+    except TimeoutError:
+        pool.terminate()
+
+
 def app_settings(request: web.Request, settings_class: type[S]) -> S:
     """The service's typed settings from a handler's request."""
     settings = request.config_dict[SETTINGS]
@@ -115,7 +127,7 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
             settings.pg_dsn, service.schema, max_size=settings.pg_pool_max, **dict(service.pool_options)
         )
         yield
-        await app[PG_POOL].close()
+        await close_pool(app[PG_POOL])
 
     async def s3_ctx(app: web.Application) -> AsyncIterator[None]:
         async with _s3(settings, service.bucket_names(settings)) as client:
@@ -137,4 +149,4 @@ async def worker_resources(
         async with _s3(settings, buckets) as client:
             yield pool, client
     finally:
-        await asyncio.shield(pool.close())  # a cancelled worker still closes its connections
+        await asyncio.shield(close_pool(pool))  # a cancelled worker still closes its connections
