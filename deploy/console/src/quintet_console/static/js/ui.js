@@ -1,7 +1,7 @@
 // Small shared pieces: fields with their error, the error box, progress, paging, dialogs, polling.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.js";
-import { t } from "./i18n.js";
+import { getLanguage, t } from "./i18n.js";
 
 // Errors of one form: {field: message}, plus the envelope's message for the form itself.
 export function useErrors() {
@@ -175,7 +175,7 @@ export function usePoll(tick, ms, active) {
 export function formatDate(value) {
   if (!value) return "";
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString(getLanguage());
 }
 
 export function StatusBadge({ status }) {

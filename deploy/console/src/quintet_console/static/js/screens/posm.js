@@ -291,7 +291,12 @@ function TemplateForm({ template, onClose, onSaved }) {
   const [links, setLinks] = useState((template.visibility === "brand" ? template.brand_ids : template.place_ids || []).join(", "));
   const [settings, setSettings] = useState(template.settings || DEFAULT_SETTINGS);
   const [file, setFile] = useState(null);
+  const [pageSizes, setPageSizes] = useState(template.page_sizes || null);
   const [busy, setBusy] = useState(false);
+  const pickFile = async (picked) => {
+    setFile(picked);
+    if (picked) setPageSizes((await firstPageSize(picked)) || template.page_sizes || null);
+  };
   const [errors, fail, clear] = useErrors();
   const save = async (event) => {
     event.preventDefault();
@@ -325,7 +330,7 @@ function TemplateForm({ template, onClose, onSaved }) {
           <input name="name" value=${name} onInput=${(e) => setName(e.target.value)} required maxlength="200" />
         <//>
         <${Field} label=${t("posm.file")} name="file" errors=${errors} hint=${isNew ? t("posm.file_hint") : t("posm.file_keep")}>
-          <input name="file" type="file" accept="application/pdf,.pdf" required=${isNew} onChange=${(e) => setFile(e.target.files[0] || null)} />
+          <input name="file" type="file" accept="application/pdf,.pdf" required=${isNew} onChange=${(e) => pickFile(e.target.files[0] || null)} />
         <//>
       </div>
       <${Field} label=${t("posm.description")} name="description" errors=${errors}>
@@ -344,12 +349,23 @@ function TemplateForm({ template, onClose, onSaved }) {
       </div>
       <div class="split">
         <${SettingsForm} settings=${settings} onChange=${setSettings} errors=${errors} />
-        ${template.page_sizes ? html`<${TemplatePreview} settings=${settings} pageSizes=${template.page_sizes} />` : null}
+        ${pageSizes ? html`<${TemplatePreview} settings=${settings} pageSizes=${pageSizes} />` : null}
       </div>
       <${FormError} errors=${errors} />
       <div class="actions"><button class="primary" disabled=${busy}>${t("common.save")}</button><button type="button" onClick=${onClose}>${t("common.cancel")}</button></div>
     </form>
   <//>`;
+}
+
+// The first page's size from a PDF picked for upload, for the preview before the service has read it
+// (the first /MediaBox in the file: right for the usual one-page template, a guess otherwise).
+async function firstPageSize(file) {
+  if (file.size > 20 * 1024 * 1024) return null;
+  const text = new TextDecoder("latin1").decode(await file.arrayBuffer());
+  const box = /\/MediaBox\s*\[\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*\]/.exec(text);
+  if (!box) return null;
+  const [x0, y0, x1, y1] = box.slice(1).map(Number);
+  return [[Math.abs(x1 - x0), Math.abs(y1 - y0)]];
 }
 
 // -- generations ------------------------------------------------------------------------------
