@@ -14,7 +14,7 @@ def main() -> None:
     settings = PlatformSettings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=settings.host)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CONSOLE_PORT", "8089")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("QUINTET_CONSOLE_PORT", "8089")))
     args = parser.parse_args()
     configure_logging("console", json=settings.json_logs, level=settings.log_level)
     run_app(create_app(settings), args.host, args.port)

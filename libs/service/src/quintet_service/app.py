@@ -16,6 +16,7 @@ from quintet_messaging import broker_ready
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore, s3_client
 from quintet_web import ErrorMapping, ErrorTable, create_base_app
+from quintet_web.routes import PUBLIC_URL
 
 if TYPE_CHECKING:
     from quintet_service.declaration import ServiceDeclaration
@@ -121,6 +122,8 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
         errors=errors,
     )
     app[SETTINGS] = settings
+    if settings.public_url:
+        app[PUBLIC_URL] = settings.public_url
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL] = await create_pool(

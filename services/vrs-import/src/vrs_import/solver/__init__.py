@@ -1,0 +1,1 @@
+"""The routing solver's API (the Yandex Routing MVRP shape): its wire models and an HTTP client."""
