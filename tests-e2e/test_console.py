@@ -170,7 +170,7 @@ def test_a_goals_upload_is_followed_to_100_percent(stack, page: Page, tmp_path: 
         aws_secret_access_key=stack.env["QUINTET_S3_SECRET_KEY"],
         region_name="us-east-1",
     )
-    bucket = "e2e-console-goals"
+    bucket = "goals-datasets"  # the service reads datasets from its own bucket only
     try:
         s3.create_bucket(Bucket=bucket)
     except s3.exceptions.BucketAlreadyOwnedByYou:
