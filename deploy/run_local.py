@@ -257,10 +257,15 @@ def run_local() -> int:
         for s in services:
             wait_http(f"http://127.0.0.1:{ports[s.name]}/health", 600, apis[s.name])
         upstreams = {s.name: f"127.0.0.1:{ports[s.name]}" for s in services}
+        console_port = int(env.get("QUINTET_CONSOLE_PORT", "8089"))
+        console_argv = [sys.executable, "-m", "quintet_console", "--port", str(console_port)]
+        wait_http(f"http://127.0.0.1:{console_port}/health", 30, stack.start("console", console_argv, env))
         run_dir = Path(tempfile.mkdtemp(prefix="quintet-gateway-"))
         prepare_run_dir(run_dir)
         (run_dir / "nginx.conf").write_text(
-            render_gateway(str(run_dir), f"127.0.0.1:{gateway_port}", upstreams)
+            render_gateway(
+                str(run_dir), f"127.0.0.1:{gateway_port}", upstreams, console=f"127.0.0.1:{console_port}"
+            )
         )
         gateway = stack.start(
             "gateway", [ensure_nginx(), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf")], env
@@ -273,6 +278,7 @@ def run_local() -> int:
         log(f"gateway ready on {gateway_url}/")
         for name in upstreams:
             log(f"  {name}: {gateway_url}/{name}/docs")
+        log(f"  console: {gateway_url}/console/")
         log("Ctrl-C stops everything")
         return stack.watch()
     except Stop as stop:

@@ -65,6 +65,7 @@ def stack(
     }
     for service in present_services():
         env[f"{service.env_prefix}PORT"] = str(free_port())
+    env["QUINTET_CONSOLE_PORT"] = str(free_port())
     # The runner's temp folders (the gateway's run dir) go here, so none can be confused with another's.
     # Not under pytest's tmp_path: nginx workers (`nobody` when root starts nginx) must reach it.
     run_tmp = Path(tempfile.mkdtemp(prefix="quintet-e2e-"))
@@ -141,6 +142,7 @@ def bare_stack_env(
         "QUINTET_S3_SECRET_KEY": s3_credentials["secret_key"],
         "QUINTET_GATEWAY_PORT": str(free_port()),
         "QUINTET_STAND_INS_PORT": str(free_port()),
+        "QUINTET_CONSOLE_PORT": str(free_port()),
         "QUINTET_STATE_DIR": str(tmp_path / "state"),
         "TMPDIR": str(run_tmp),
     }
