@@ -3,17 +3,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV = "$$(command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)"
 PY := .venv/bin/python
-SCOPE ?= segments:read segments:write goals:admin goals:read
+SCOPE ?=
 SUB ?= developer
 COMPANIES ?=
 PARK_ID ?=
 DRIVER_ID ?=
 PACKAGES := $(wildcard libs/*) $(wildcard services/*)
 
-.PHONY: help uv install run test test-unit test-e2e lint format bench token catalog catalog-check infra check-packages
+.PHONY: help uv install run start stop status test test-unit test-e2e lint format bench token catalog catalog-check infra check-packages
 
 help:
-	@echo "make run      start the whole stack (gateway on http://127.0.0.1:8080)"
+	@echo "make run      start the whole stack (gateway on http://127.0.0.1:8080); Ctrl-C stops it"
+	@echo "make start    the same in the background (output in .run/stack.log); make status, make stop"
 	@echo "make test     install everything and run every test (libs, services, e2e)"
 	@echo "make lint     ruff + mypy"
 	@echo "make bench    benchmarks (BENCH lines)"
@@ -32,6 +33,17 @@ infra:
 run: install infra
 	@$(PY) deploy/run_local.py
 
+start: install infra
+	@$(PY) deploy/run_local.py --detach
+
+# Neither needs the virtualenv: without one, no stack can be running. (`python deploy/run_local.py
+# --status` exits 3 when no stack runs, for scripts.)
+stop:
+	@if [ -x $(PY) ]; then $(PY) deploy/run_local.py --stop; else echo "stack: not running"; fi
+
+status:
+	@if [ -x $(PY) ]; then $(PY) deploy/run_local.py --status || true; else echo "stack: not running"; fi
+
 test: install infra catalog-check
 	@$(PY) -m pytest $(wildcard libs services tests-e2e)
 
@@ -41,14 +53,9 @@ test-unit: install
 test-e2e: install infra
 	@$(PY) -m pytest tests-e2e
 
-# Each package on its own: a shared virtualenv cannot hide a missing dependency.
+# Each package alone: imports with its own dependencies, then its own tests (deploy/check-packages.sh).
 check-packages: uv
-	@for p in $(PACKAGES); do \
-		name=$$(sed -n 's/^name = "\(.*\)"/\1/p' $$p/pyproject.toml | head -1); \
-		echo "== $$name"; \
-		$(UV) sync --locked --package $$name --quiet --no-default-groups && \
-		.venv/bin/python -c "import importlib, sys; importlib.import_module('$$(basename $$(ls -d $$p/src/*/ | head -1))')" || exit 1; \
-	done; $(UV) sync --all-packages --locked --quiet
+	@bash deploy/check-packages.sh
 
 lint: install
 	@$(PY) -m ruff check .
@@ -63,7 +70,12 @@ bench: install infra
 	@set -e; for f in $$(ls libs/*/bench/bench_*.py services/*/bench/bench_*.py 2>/dev/null); do \
 		echo "== $$f"; $(PY) $$f; done
 
-token:
+token: install
+	@if [ -z "$(strip $(SCOPE))" ]; then \
+		echo "usage: make -s token SCOPE='segments:read segments:write' [SUB=developer COMPANIES=1,2 PARK_ID= DRIVER_ID=]" >&2; \
+		echo "prints a development token valid for 24 h carrying exactly SCOPE; every scope is listed in README.md (Auth)" >&2; \
+		exit 2; \
+	fi
 	@$(PY) -m quintet_web.token --scope "$(SCOPE)" --sub "$(SUB)" --companies "$(COMPANIES)" \
 		--park-id "$(PARK_ID)" --driver-id "$(DRIVER_ID)"
 

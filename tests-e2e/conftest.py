@@ -1,16 +1,20 @@
 """Black-box journeys through the gateway against the running stack.
 
 The stack is started exactly as `make run` starts it (deploy/run_local.py), on free ports, against a
-fresh database, this session's RabbitMQ vhost and the session's S3 server, and stopped afterwards.
+fresh database, this session's RabbitMQ vhost and the session's S3 server, and stopped afterwards. Its
+output (the gateway's access log among it) goes to `stack.log`, printed when the stack fails.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,8 +33,10 @@ from stack_services import present_services  # noqa: E402
 @dataclass(frozen=True)
 class Stack:
     gateway: str
+    stand_ins: str
     s3_endpoint: str
     env: dict[str, str]
+    log: Path
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +45,12 @@ async def stack_database(database_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials) -> Iterator[Stack]:
-    gateway_port = free_port()
+def stack(
+    stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials, tmp_path_factory
+) -> Iterator[Stack]:
+    gateway_port, stand_ins_port = free_port(), free_port()
+    state_dir = tmp_path_factory.mktemp("stack")
+    log = state_dir / "stack.log"
     env = {
         **os.environ,
         "QUINTET_PG_DSN": stack_database,
@@ -49,44 +59,114 @@ def stack(stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials) 
         "QUINTET_S3_ACCESS_KEY": s3_credentials["access_key"],
         "QUINTET_S3_SECRET_KEY": s3_credentials["secret_key"],
         "QUINTET_GATEWAY_PORT": str(gateway_port),
+        "QUINTET_STAND_INS_PORT": str(stand_ins_port),
+        "QUINTET_STATE_DIR": str(state_dir),
         "QUINTET_LOG_LEVEL": "WARNING",
     }
     for service in present_services():
         env[f"{service.env_prefix}PORT"] = str(free_port())
-    process = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "run_local.py"), "--local"], env=env)
+    # The runner's temp folders (the gateway's run dir) go here, so none can be confused with another's.
+    # Not under pytest's tmp_path: nginx workers (`nobody` when root starts nginx) must reach it.
+    run_tmp = Path(tempfile.mkdtemp(prefix="quintet-e2e-"))
+    run_tmp.chmod(0o755)
+    env["TMPDIR"] = str(run_tmp)
+    with log.open("ab") as output:  # append mode: nginx opens /dev/stdout on its own
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy" / "run_local.py"), "--local"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     gateway = f"http://127.0.0.1:{gateway_port}"
+    children: list[int] = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, f"the stack exited with {process.returncode}"
-            try:
-                ready = all(
-                    urllib.request.urlopen(f"{gateway}/{s.name}/health", timeout=2).status == 200
-                    for s in present_services()
-                )
-                if ready:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the stack did not come up within 120 s"
-            time.sleep(0.5)
-        yield Stack(gateway=gateway, s3_endpoint=s3_endpoint, env=env)
-    finally:
-        # Ctrl-C: the runner must stop every process it started and exit cleanly.
+        _wait_until_healthy(process, gateway, STARTUP_TIMEOUT)
         children = _children(process.pid)
-        assert len(children) >= 2 * len(present_services()) + 1, children  # api + worker each, gateway
+        yield Stack(
+            gateway=gateway,
+            stand_ins=f"http://127.0.0.1:{stand_ins_port}",
+            s3_endpoint=s3_endpoint,
+            env=env,
+            log=log,
+        )
+    except BaseException:
+        sys.stderr.write(
+            f"--- {log} (last 100 lines)\n" + "\n".join(log.read_text().splitlines()[-100:]) + "\n"
+        )
+        raise
+    finally:
+        # Ctrl-C: the runner must stop every process it started, clean up after itself and exit 0.
+        # It is stopped whatever happened; what it did is asserted afterwards.
+        children = children or _children(process.pid)
         process.send_signal(signal.SIGINT)
         try:
-            returncode = process.wait(timeout=30)
+            returncode: int | None = process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
-            raise AssertionError("the stack did not stop within 30 s of Ctrl-C") from None
-        assert returncode == 0, f"the stack exited with {returncode} on Ctrl-C"
-        ports = [gateway_port] + [int(env[f"{s.env_prefix}PORT"]) for s in present_services()]
-        still_listening = [port for port in ports if _listening(port)]
-        assert not still_listening, f"ports still answering after Ctrl-C: {still_listening}"
-        survivors = [pid for pid in children if Path(f"/proc/{pid}").exists()]
-        assert not survivors, f"processes still running after Ctrl-C: {survivors}"
+            returncode = None
+            for pid in [process.pid, *children]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.wait()
+    assert returncode is not None, "the stack did not stop within 30 s of Ctrl-C"
+    assert returncode == 0, f"the stack exited with {returncode} on Ctrl-C"
+    # api + worker each, the stand-ins, the gateway
+    assert len(children) >= 2 * len(present_services()) + 2, children
+    ports = [gateway_port, stand_ins_port] + [int(env[f"{s.env_prefix}PORT"]) for s in present_services()]
+    still_listening = [port for port in ports if _listening(port)]
+    assert not still_listening, f"ports still answering after Ctrl-C: {still_listening}"
+    survivors = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert not survivors, f"processes still running after Ctrl-C: {survivors}"
+    left_behind = list(run_tmp.iterdir())
+    shutil.rmtree(run_tmp)
+    assert not left_behind, f"temp folders left behind: {left_behind}"
+    assert not (state_dir / "stack.pid").exists(), "the pid file is left behind"
+
+
+@pytest.fixture
+def bare_stack_env(
+    stack_database: str, amqp_url: str, s3_endpoint: str, s3_credentials, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """The environment of a stack of the gateway and the stand-ins only (QUINTET_SERVICES=none): how
+    the runner starts, reports and stops does not depend on the services, and this starts in seconds.
+    Its state (pid file, log) is in tmp_path/"state"; its temp folders must all be gone afterwards."""
+    run_tmp = Path(tempfile.mkdtemp(prefix="quintet-e2e-"))
+    run_tmp.chmod(0o755)
+    env = {
+        **os.environ,
+        "QUINTET_SERVICES": "none",
+        "QUINTET_PG_DSN": stack_database,
+        "QUINTET_AMQP_URL": amqp_url,
+        "QUINTET_S3_ENDPOINT": s3_endpoint,
+        "QUINTET_S3_ACCESS_KEY": s3_credentials["access_key"],
+        "QUINTET_S3_SECRET_KEY": s3_credentials["secret_key"],
+        "QUINTET_GATEWAY_PORT": str(free_port()),
+        "QUINTET_STAND_INS_PORT": str(free_port()),
+        "QUINTET_STATE_DIR": str(tmp_path / "state"),
+        "TMPDIR": str(run_tmp),
+    }
+    yield env
+    left_behind = list(run_tmp.glob("quintet-gateway-*"))  # (`make` also runs uv, which leaves a lock)
+    shutil.rmtree(run_tmp)
+    assert not left_behind, f"the gateway's run dir is left behind: {left_behind}"
+
+
+STARTUP_TIMEOUT = 180  # a loaded 2-core CI machine starts the stack in 15-60 s
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], gateway: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"the stack exited with {process.returncode}"
+        try:
+            if all(
+                urllib.request.urlopen(f"{gateway}/{s.name}/health", timeout=2).status == 200
+                for s in present_services()
+            ):
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"the stack did not come up within {timeout} s"
+        time.sleep(0.5)
 
 
 def _children(pid: int) -> list[int]:

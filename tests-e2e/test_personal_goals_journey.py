@@ -1,6 +1,5 @@
 """An admin's and a driver's journey through the gateway: validate, apply, poll, activate, read goals."""
 
-import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -8,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from quintet_s3 import ObjectStore, s3_client
-from quintet_testing.http import bearer
+from quintet_testing import bearer, eventually
 
 ADMIN = bearer("goals:admin", sub="goals-admin")
 
@@ -41,7 +40,7 @@ async def test_goal_upload_and_user_reads_through_the_gateway(stack):
         _row("g-future", "uid-1", now + week, now + 3 * week),  # touches g-live: loaded, not yet visible
         _row("g-bad-period", "uid-2", now, now - week),
     ]
-    bucket, key = "e2e-goals", f"{SELECTION}/goals.jsonl"
+    bucket, key = "goals-datasets", f"{SELECTION}/goals.jsonl"  # the service's own bucket
     async with s3_client(
         stack.s3_endpoint, stack.env["QUINTET_S3_ACCESS_KEY"], stack.env["QUINTET_S3_SECRET_KEY"]
     ) as client:
@@ -59,15 +58,14 @@ async def test_goal_upload_and_user_reads_through_the_gateway(stack):
                 "selections": [{"selection_id": SELECTION, "rows": 5}],
             }
 
-        deadline = time.monotonic() + 60
-        while True:
+        async def finished() -> dict:
             async with http.post(f"{admin}/upload_goals_from_yt", json={"table": table}) as response:
                 assert response.status == 200, await response.text()
                 state = await response.json()
-            if state["status"] != "in_progress":
-                break
-            assert time.monotonic() < deadline, f"upload not finished within 60 s: {state}"
-            await asyncio.sleep(0.3)
+            assert state["status"] != "in_progress", state
+            return state
+
+        state = await eventually(finished, timeout=60, interval=0.3)
         assert state["status"] == "partially_completed", state
         [selection] = state["selections"]
         assert (selection["loaded"], selection["skipped"], selection["last_row_index"]) == (3, 2, 5)
@@ -97,3 +95,23 @@ async def test_goal_upload_and_user_reads_through_the_gateway(stack):
         async with http.get(f"{stack.gateway}/personal-goals/v1/goals/g-future", headers=user) as response:
             assert response.status == 404, await response.text()
             assert (await response.json())["code"] == "goal_not_found"
+
+        # Nobody else's goals: a client-sent identity header names no one; naming a user needs read-any.
+        other = {"Authorization": bearer("goals:read", sub="uid-2")["Authorization"], "X-Yandex-UID": "uid-1"}
+        async with http.get(f"{stack.gateway}/personal-goals/v1/goals", headers=other) as response:
+            assert response.status == 200, await response.text()
+            assert await response.json() == []
+        backend = {"Authorization": bearer("goals:read-any", sub="notifier")["Authorization"]}
+        async with http.get(
+            f"{stack.gateway}/personal-goals/v1/goals", params={"yandex_uid": "uid-1"}, headers=backend
+        ) as response:
+            assert response.status == 200, await response.text()
+            assert sorted(g["goal_id"] for g in await response.json()) == ["g-live", "g-other-app"]
+
+        # A finished upload cannot be cancelled; a dataset outside the service's buckets is refused.
+        async with http.post(f"{admin}/uploads/cancel", json={"table": table}) as response:
+            assert response.status == 409, await response.text()
+        async with http.post(
+            f"{admin}/validate_goals_upload_from_yt", json={"table": "s3://segments-reports/x.csv"}
+        ) as response:
+            assert response.status == 400, await response.text()

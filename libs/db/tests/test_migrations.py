@@ -2,7 +2,7 @@ from pathlib import Path
 
 import asyncpg
 
-from quintet_db import create_pool, migrate, rollback_all, stairway
+from quintet_db import create_pool, migrate, stairway
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,15 +36,6 @@ async def test_two_services_share_a_database_without_sharing_tables(database_fac
         await pool_b.close()
 
 
-async def test_pool_decodes_jsonb_as_python_objects(database_factory):
-    dsn = await database_factory.create()
-    pool = await create_pool(dsn, "public", min_size=1, max_size=1)
-    try:
-        assert await pool.fetchval("SELECT $1::jsonb", {"a": [1, 2]}) == {"a": [1, 2]}
-    finally:
-        await pool.close()
-
-
 async def test_stairway_walks_every_migration_up_down_up(database_factory):
     dsn = await database_factory.create()
     assert stairway(dsn, "stairs", [MIGRATIONS]) == 2
@@ -56,7 +47,6 @@ async def test_migration_runs_leave_no_session_behind(database_factory, pg_serve
     dsn = await database_factory.create()
     migrate(dsn, "closing", [MIGRATIONS])
     stairway(dsn, "closing2", [MIGRATIONS])
-    rollback_all(dsn, "closing", [MIGRATIONS])
     database = dsn.rsplit("/", 1)[1]
     conn = await asyncpg.connect(pg_server_dsn)
     try:

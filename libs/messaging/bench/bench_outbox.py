@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from quintet_contracts import Envelope, EventSpec
 from quintet_db import create_pool
-from quintet_messaging import MIGRATIONS_DIR, OutboxRelay, Worker, publish_events_many
+from quintet_messaging import MIGRATIONS_DIR, OutboxRelay, Worker, WorkerOptions, publish_events_many
 from quintet_testing.infra import DatabaseFactory
 
 PG_DSN = os.environ.get("QUINTET_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -83,9 +83,8 @@ def consumer_worker(pool: asyncpg.Pool, amqp_url: str, service: str, count: int,
         if consumed >= count:
             all_consumed.set()
 
-    worker = Worker(
-        service, pool, amqp_url, schema=SCHEMA, prefetch=1000, concurrency=4, batch_size=250, run_relay=relay
-    )
+    options = WorkerOptions(prefetch=1000, concurrency=4, batch_size=250, run_relay=relay)
+    worker = Worker(service, pool, amqp_url, schema=SCHEMA, options=options)
     worker.on_event(tick_spec(service), handle)
     return worker, all_consumed
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quintet_messaging.worker import _AckWatermark
+from quintet_messaging.acks import AckWatermark
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Delivery:
     delivery_tag: int
 
 
-def deliveries(watermark: _AckWatermark, channel: Channel, count: int) -> list[Any]:
+def deliveries(watermark: AckWatermark, channel: Channel, count: int) -> list[Any]:
     received = [Delivery(channel, tag) for tag in range(1, count + 1)]
     for delivery in received:
         watermark.received(delivery)  # type: ignore[arg-type]
@@ -35,14 +35,14 @@ def deliveries(watermark: _AckWatermark, channel: Channel, count: int) -> list[A
 
 
 async def test_a_settled_batch_is_acked_with_one_frame() -> None:
-    watermark, channel = _AckWatermark(), Channel()
+    watermark, channel = AckWatermark(), Channel()
     batch = deliveries(watermark, channel, 50)
     await watermark.settle(batch)
     assert channel.acks == [(50, True)]
 
 
 async def test_the_ack_never_passes_a_delivery_in_progress() -> None:
-    watermark, channel = _AckWatermark(), Channel()
+    watermark, channel = AckWatermark(), Channel()
     first, second, third, fourth = deliveries(watermark, channel, 4)
     await watermark.settle([second, fourth])
     assert channel.acks == []  # tag 1 is still being handled
@@ -54,7 +54,7 @@ async def test_the_ack_never_passes_a_delivery_in_progress() -> None:
 
 
 async def test_deliveries_of_a_dead_channel_are_ignored() -> None:
-    watermark, old, new = _AckWatermark(), Channel(), Channel()
+    watermark, old, new = AckWatermark(), Channel(), Channel()
     stale = deliveries(watermark, old, 2)
     fresh = deliveries(watermark, new, 2)  # a reconnect: a new delivery-tag sequence
     await watermark.settle(stale)
@@ -76,7 +76,15 @@ class ClosedChannelDelivery:
 
 
 async def test_a_delivery_of_a_closed_channel_does_not_stop_its_batch_being_acked() -> None:
-    watermark, channel = _AckWatermark(), Channel()
+    watermark, channel = AckWatermark(), Channel()
     fresh = deliveries(watermark, channel, 2)  # after the reconnect
     await watermark.settle([ClosedChannelDelivery(), *fresh])  # type: ignore[list-item]
     assert channel.acks == [(2, True)]
+
+
+async def test_a_delivery_of_an_old_channel_is_not_unsettled_although_its_tag_is_in_use_again() -> None:
+    watermark, old, new = AckWatermark(), Channel(), Channel()
+    [stale] = deliveries(watermark, old, 1)
+    [fresh] = deliveries(watermark, new, 1)  # tags restart at 1 on the new channel
+    assert watermark.unsettled(fresh)
+    assert not watermark.unsettled(stale)

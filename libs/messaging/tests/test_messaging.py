@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 import aio_pika
 import asyncpg
@@ -26,17 +26,22 @@ from quintet_messaging import (
     MIGRATIONS_DIR,
     OutboxRelay,
     Worker,
+    WorkerOptions,
     broker_ready,
     enqueue_task,
     enqueue_tasks_many,
     parked_queue,
     publish_event,
     task_type,
+    work_queue,
 )
 from quintet_messaging.topology import DELIVERY_LIMIT
 
+if TYPE_CHECKING:
+    from conftest import TcpProxy
+
 SCHEMA = "msgtest"
-FAST_TIERS = [timedelta(seconds=0.2), timedelta(seconds=0.4)]
+FAST_TIERS = (timedelta(seconds=0.2), timedelta(seconds=0.4))
 Wait = Callable[..., Awaitable[None]]
 
 
@@ -52,11 +57,15 @@ def ping_spec(service: str) -> EventSpec[Ping]:
     return EventSpec(type=f"{service}.pinged", payload_model=Ping, description="test event")
 
 
-def worker_for(service: str, pool: asyncpg.Pool, amqp_url: str, **kwargs: Any) -> Worker:
-    kwargs.setdefault("delay_tiers", FAST_TIERS)
-    kwargs.setdefault("poll_interval", 0.2)
-    kwargs.setdefault("reconnect_interval", 0.2)
-    return Worker(service, pool, amqp_url, schema=SCHEMA, **kwargs)
+FAST = WorkerOptions(delay_tiers=FAST_TIERS, poll_interval=0.2, reconnect_interval=0.2)
+
+
+def worker_for(
+    service: str, pool: asyncpg.Pool, amqp_url: str, *, max_attempts: int = 5, **options: Any
+) -> Worker:
+    return Worker(
+        service, pool, amqp_url, schema=SCHEMA, max_attempts=max_attempts, options=replace(FAST, **options)
+    )
 
 
 async def record(conn: asyncpg.Connection, message_id: uuid.UUID, key: str) -> None:
@@ -77,75 +86,6 @@ async def mark_failed(conn: asyncpg.Connection, task_id: str, reason: str) -> No
 
 async def count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
     return int(await pool.fetchval(sql, *args))
-
-
-class TcpProxy:
-    """An in-process TCP proxy in front of RabbitMQ whose connections the test can cut."""
-
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
-        self.upstream = (upstream_host, upstream_port)
-        self.up = True
-        self.connections_cut = 0
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._pipes: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.up:
-            writer.close()
-            return
-        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-        self._writers |= {writer, up_writer}
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(source, sink))
-            self._pipes.add(task)
-            task.add_done_callback(self._pipes.discard)
-
-    @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        try:
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            sink.close()
-
-    def drop(self) -> None:
-        """Cut every open connection and refuse new ones until `restore()`."""
-        self.up = False
-        self.connections_cut += len(self._writers) // 2
-        for writer in self._writers:
-            writer.transport.abort()
-        self._writers.clear()
-
-    def restore(self) -> None:
-        self.up = True
-
-    async def close(self) -> None:
-        self.drop()
-        for task in list(self._pipes):
-            task.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-
-@pytest.fixture
-async def proxied_amqp_url(amqp_url: str) -> AsyncIterator[tuple[str, TcpProxy]]:
-    parts = urlsplit(amqp_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672)
-    port = await proxy.start()
-    credentials = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-    url = urlunsplit((parts.scheme, f"{credentials}127.0.0.1:{port}", parts.path, parts.query, ""))
-    yield url, proxy
-    await proxy.close()
 
 
 async def test_every_event_is_processed_exactly_once_through_broker_connection_loss(
@@ -256,19 +196,6 @@ async def test_failing_handler_is_retried_with_delays_until_it_succeeds(
     assert await count(pool, "SELECT count(*) FROM parked_messages") == 0
 
 
-async def _parked(amqp_url: str, service: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        queue = await channel.get_queue(parked_queue(service), ensure=False)
-        messages = []
-        while (message := await queue.get(no_ack=True, fail=False)) is not None:
-            messages.append(message)
-        return messages
-    finally:
-        await connection.close()
-
-
 async def test_task_failing_every_attempt_is_parked_with_its_reason(
     pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
 ) -> None:
@@ -294,15 +221,15 @@ async def test_task_failing_every_attempt_is_parked_with_its_reason(
     failed = await pool.fetch("SELECT subject, reason FROM failed_work")
     assert [r["subject"] for r in failed] == ["r-1"]
     assert "ValueError: cannot build report r-1" in failed[0]["reason"]
-    parked_rows = await pool.fetch("SELECT queue, task_id, type, reason, headers FROM parked_messages")
+    parked_rows = await pool.fetch("SELECT queue, task_id, type, kind, reason, headers FROM parked_messages")
     assert len(parked_rows) == 1
     assert parked_rows[0]["queue"] == parked_queue(service)
     assert parked_rows[0]["task_id"] == "r-1"
     assert parked_rows[0]["type"] == task_type(service, "report")
+    assert parked_rows[0]["kind"] == "failed"
     assert parked_rows[0]["headers"][HEADER_ATTEMPT] == 3
-    [message] = await _parked(amqp_url, service)
-    assert message.headers[HEADER_TASK_ID] == "r-1"
-    assert "failed 3 attempt(s)" in str(message.headers[HEADER_PARK_REASON])
+    assert parked_rows[0]["headers"][HEADER_TASK_ID] == "r-1"
+    assert "failed 3 attempt(s)" in parked_rows[0]["headers"][HEADER_PARK_REASON]
 
 
 async def test_a_message_crashing_its_consumers_is_parked_before_the_broker_drops_it(
@@ -354,9 +281,8 @@ async def test_a_message_crashing_its_consumers_is_parked_before_the_broker_drop
     [failed] = await pool.fetch("SELECT subject, reason FROM failed_work")
     assert failed["subject"] == "r-1"
     assert f"returned to the queue unsettled {DELIVERY_LIMIT - 1} times" in failed["reason"]
-    assert await count(pool, "SELECT count(*) FROM parked_messages WHERE task_id = 'r-1'") == 1
-    [parked] = await _parked(amqp_url, service)
-    assert parked.headers[HEADER_TASK_ID] == "r-1"
+    [kind] = await pool.fetch("SELECT kind FROM parked_messages WHERE task_id = 'r-1'")
+    assert kind["kind"] == "redelivered"
 
 
 async def _has_rows(pool: asyncpg.Pool, table: str) -> bool:
@@ -390,12 +316,11 @@ async def test_invalid_payload_is_parked_at_once_without_retries(
         await wait_until(lambda: _has_rows(pool, "failed_work"))
 
     assert calls == []
-    [row] = await pool.fetch("SELECT task_id, reason, headers FROM parked_messages")
-    assert row["task_id"] == "bad-1"
+    [row] = await pool.fetch("SELECT task_id, kind, reason, headers FROM parked_messages")
+    assert (row["task_id"], row["kind"]) == ("bad-1", "invalid-payload")
     assert row["reason"].startswith("invalid payload")
     assert HEADER_ATTEMPT not in row["headers"]
-    [message] = await _parked(amqp_url, service)
-    assert str(message.headers[HEADER_PARK_REASON]).startswith("invalid payload")
+    assert row["headers"][HEADER_PARK_REASON].startswith("invalid payload")
 
 
 async def test_task_reschedules_itself_with_the_same_task_id(
@@ -435,7 +360,7 @@ async def test_task_reschedules_itself_with_the_same_task_id(
 
 
 async def test_periodic_job_runs_once_per_period_across_workers(
-    pool: asyncpg.Pool, service: str, amqp_url: str
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
 ) -> None:
     period = timedelta(seconds=0.3)
     workers = [worker_for(service, pool, amqp_url, run_relay=False) for _ in range(2)]
@@ -446,8 +371,14 @@ async def test_periodic_job_runs_once_per_period_across_workers(
             await pool.execute("INSERT INTO job_runs (owner) VALUES ($1)", owner)
 
         worker.every("tick", period, job)
+
+    async def six_periods() -> bool:
+        return (
+            await count(pool, "SELECT count(DISTINCT floor(extract(epoch FROM at) / 0.3)) FROM job_runs") >= 6
+        )
+
     async with workers[0], workers[1]:
-        await asyncio.sleep(2.0)
+        await wait_until(six_periods)
 
     per_period = await pool.fetch(
         "SELECT floor(extract(epoch FROM at) / 0.3) AS slot, count(*) AS runs FROM job_runs GROUP BY 1 ORDER BY 1"
@@ -581,4 +512,143 @@ async def test_broker_ready_reports_reachability(amqp_url: str) -> None:
 
 async def test_migrations_walk_up_down_up(database_factory) -> None:  # type: ignore[no-untyped-def]
     dsn = await database_factory.create()
-    assert await asyncio.to_thread(stairway, dsn, "stairway", [MIGRATIONS_DIR]) == 1
+    assert await asyncio.to_thread(stairway, dsn, "stairway", [MIGRATIONS_DIR]) == 2
+
+
+# -- a database outage pauses consumption ---------------------------------------------------
+
+TASKS = 300
+
+
+async def test_tasks_survive_a_database_outage_longer_than_every_retry_tier_each_handled_once(
+    proxied_database: tuple[asyncpg.Pool, asyncpg.Pool, TcpProxy],
+    service: str,
+    amqp_url: str,
+    wait_until: Wait,
+) -> None:
+    direct, proxied, proxy = proxied_database
+
+    async def slow(conn: asyncpg.Connection, task_id: str, payload: CountDown) -> None:
+        await conn.execute("SELECT pg_sleep(0.005)")
+        await record(conn, uuid.uuid4(), task_id)
+
+    # Retry tiers 0.2 s and 0.4 s, 3 attempts: an outage of 3 s outlasts all of them several times.
+    worker = worker_for(service, proxied, amqp_url, max_attempts=3, batch_size=8)
+    worker.on_task("slice", CountDown, slow, on_parked=mark_failed)
+    async with direct.acquire() as conn:
+        await enqueue_tasks_many(
+            conn, service, "slice", [(f"t-{n}", CountDown(remaining=n)) for n in range(TASKS)]
+        )
+
+    async def started() -> bool:
+        return await count(direct, "SELECT count(*) FROM processed") >= 30
+
+    async with worker:
+        await wait_until(started)
+        proxy.drop()  # mid-work: transactions in flight lose their connection
+        await asyncio.sleep(3.0)  # the outage lasts 3 s
+        proxy.restore()
+
+        async def all_handled() -> bool:
+            return await count(direct, "SELECT count(DISTINCT key) FROM processed") >= TASKS
+
+        await wait_until(all_handled, within=60)
+
+    assert await count(direct, "SELECT count(*) FROM processed") == TASKS  # each exactly once
+    assert await count(direct, "SELECT count(*) FROM parked_messages") == 0
+    assert await count(direct, "SELECT count(*) FROM failed_work") == 0
+    assert worker.parking.retries == 0  # no attempt spent on the outage
+    assert worker.gate.pauses >= 1
+
+
+async def _ready_in_queue(amqp_url: str, queue: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+
+
+async def test_a_message_whose_parked_record_cannot_be_written_is_not_acked(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    calls: list[str] = []
+
+    async def broken(conn: asyncpg.Connection, task_id: str, payload: Any) -> None:
+        calls.append(task_id)
+        raise ValueError("cannot build it")
+
+    def failing_worker() -> Any:
+        worker = worker_for(service, pool, amqp_url, max_attempts=1)
+        worker.on_task("report", CountDown, broken, on_parked=mark_failed)
+        return worker
+
+    await pool.execute("ALTER TABLE parked_messages RENAME TO parked_messages_away")
+    worker = failing_worker()
+    async with worker:
+        async with pool.acquire() as conn:
+            await enqueue_tasks_many(conn, service, "report", [("r-1", CountDown(remaining=0))])
+
+        async def park_failed() -> bool:
+            return worker.gate.pauses >= 1
+
+        await wait_until(park_failed)
+
+    async def back_in_its_queue() -> bool:  # unacked: returned when the worker's connection closed
+        return await _ready_in_queue(amqp_url, work_queue(service)) == 1
+
+    await wait_until(back_in_its_queue)
+    await pool.execute("ALTER TABLE parked_messages_away RENAME TO parked_messages")
+    async with failing_worker():
+
+        async def parked() -> bool:
+            return await count(pool, "SELECT count(*) FROM parked_messages") == 1
+
+        await wait_until(parked)
+    assert await count(pool, "SELECT count(*) FROM failed_work WHERE subject = 'r-1'") == 1
+    assert set(calls) == {"r-1"}
+
+
+# -- relay: events nobody subscribes to, publisher confirms that never come --------------------
+
+
+async def test_an_event_nobody_subscribes_to_is_sent_without_a_warning_retry_or_park(
+    pool: asyncpg.Pool, service: str, amqp_url: str
+) -> None:
+    async with pool.acquire() as conn:
+        await publish_event(conn, ping_spec(service), Ping(key="lonely"))
+    relay = OutboxRelay(pool, amqp_url, schema=SCHEMA)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.declare_exchange("events", aio_pika.ExchangeType.TOPIC, durable=True)
+        with structlog.testing.capture_logs() as logs:
+            assert await relay.relay_batch(channel) == (1, 0)
+
+    assert [entry for entry in logs if entry["log_level"] in ("warning", "error")] == []
+    assert await count(pool, "SELECT count(*) FROM outbox") == 0
+    assert await count(pool, "SELECT count(*) FROM parked_messages") == 0
+    assert (relay.published, relay.unroutable_events) == (0, 1)
+
+
+async def test_a_batch_without_publisher_confirms_releases_its_rows_after_the_confirm_timeout(
+    pool: asyncpg.Pool, service: str, proxied_amqp_url: tuple[str, TcpProxy]
+) -> None:
+    url, proxy = proxied_amqp_url
+    async with pool.acquire() as conn:
+        await publish_event(conn, ping_spec(service), Ping(key="held"))
+    relay = OutboxRelay(pool, url, schema=SCHEMA, confirm_timeout=0.5)
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        proxy.freeze()  # half-open: the connection looks alive, no confirm ever comes back
+        batch = asyncio.ensure_future(relay.relay_batch(channel))
+        done, _ = await asyncio.wait({batch}, timeout=10)
+        assert done == {batch}, "the batch still waits for its confirms"
+        assert batch.result() == (1, 1)
+        async with pool.acquire() as conn, conn.transaction():  # the row is free for the next try
+            assert len(await conn.fetch("SELECT id FROM outbox FOR UPDATE NOWAIT")) == 1
+    finally:
+        proxy.thaw()
+        await connection.close()
+    assert relay.published == 0

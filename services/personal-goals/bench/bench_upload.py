@@ -31,9 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from personal_goals import SERVICE
+from personal_goals.domain.goal_rows import canonical_chunk
 from personal_goals.settings import Settings
 from personal_goals.storage.chunk_loader import chunk_csv
-from personal_goals.storage.dataset import canonical_chunk
 from personal_goals.worker import build_worker
 from quintet_db import create_pool
 from quintet_s3.store import s3_client

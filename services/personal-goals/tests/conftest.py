@@ -3,7 +3,6 @@ and goals datasets written into the (moto) S3 server."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
@@ -17,7 +16,7 @@ import pytest
 
 from personal_goals import SERVICE
 from quintet_s3.store import s3_client
-from quintet_testing import bearer, service_fixtures
+from quintet_testing import bearer, eventually, service_fixtures
 
 BUCKET = "goals-datasets"
 ADMIN = bearer("goals:admin", sub="admin")
@@ -99,18 +98,21 @@ def put_goals(put_dataset: Callable[..., Any]) -> Callable[..., Any]:
 def upload(client: Any) -> Callable[..., Any]:
     """Apply a table and poll like the drafts service until the upload is no longer in progress."""
 
+    async def apply(table: str) -> dict[str, Any]:
+        response = await client.post(
+            "/internal/admin/upload_goals_from_yt", json={"table": table}, headers=ADMIN
+        )
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
     async def run(table: str, within_seconds: float = 30.0) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + within_seconds
-        while True:
-            response = await client.post(
-                "/internal/admin/upload_goals_from_yt", json={"table": table}, headers=ADMIN
-            )
-            assert response.status == 200, await response.text()
-            body: dict[str, Any] = await response.json()
-            if body["status"] != "in_progress":
-                return body
-            assert asyncio.get_running_loop().time() < deadline, body
-            await asyncio.sleep(0.05)
+        async def finished() -> dict[str, Any]:
+            body = await apply(table)
+            assert body["status"] != "in_progress", body
+            return body
+
+        return await eventually(finished, timeout=within_seconds, interval=0.05)
 
     return run
 

@@ -3,7 +3,6 @@ exactly once."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from personal_goals.settings import Settings
-from quintet_testing.http import expect
+from quintet_testing import eventually, expect
 
 from .conftest import ADMIN, NOW, goal_row
 
@@ -74,13 +73,7 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 async def _wait_for(db: asyncpg.Pool, query: str, within_seconds: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within_seconds
-    while True:
-        value = await db.fetchval(query)
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for: {query}"
-        await asyncio.sleep(0.02)
+    return await eventually(lambda: db.fetchval(query), timeout=within_seconds)
 
 
 async def test_a_worker_killed_mid_upload_resumes_with_exact_counts(

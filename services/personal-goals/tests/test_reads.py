@@ -66,11 +66,34 @@ async def test_one_goal_is_readable_only_while_visible_to_that_user(
         await expect_error(response, 404, "goal_not_found")
 
 
-async def test_x_yandex_uid_names_the_user_over_the_token_subject(client: Any, loaded: None) -> None:
+async def test_a_client_sent_x_yandex_uid_header_names_no_one(client: Any, loaded: None) -> None:
     goals = await expect(
         await client.get("/v1/goals", headers={**USER, "X-Yandex-UID": "u2"}), 200, list[Goal]
     )
-    assert [g.goal_id for g in goals] == ["other-user"]
+    assert [g.goal_id for g in goals] == ["current"]  # u1's, as the token says
+
+
+@pytest.mark.parametrize(
+    ("scope", "path", "status", "goal_ids"),
+    [
+        ("goals:read", "/v1/goals?yandex_uid=u2", 403, None),
+        ("goals:read", "/v1/goals/other-user?yandex_uid=u2", 403, None),
+        ("goals:read", "/v1/goals?yandex_uid=u1", 200, ["current"]),
+        ("goals:read-any", "/v1/goals?yandex_uid=u2", 200, ["other-user"]),
+        ("goals:read-any", "/v1/goals/other-user?yandex_uid=u2", 200, ["other-user"]),
+    ],
+    ids=["user-names-another", "user-names-another-goal", "user-names-self", "backend", "backend-one-goal"],
+)
+async def test_only_a_read_any_token_reads_the_goals_of_a_named_user(
+    client: Any, loaded: None, scope: str, path: str, status: int, goal_ids: list[str] | None
+) -> None:
+    response = await client.get(path, headers=bearer(scope, sub="u1"))
+    if status != 200:
+        await expect_error(response, status, "missing_scope")
+        return
+    body = await response.json()
+    assert response.status == 200, body
+    assert [g["goal_id"] for g in (body if isinstance(body, list) else [body])] == goal_ids
 
 
 async def test_hiding_a_selection_hides_its_goals(client: Any, loaded: None) -> None:

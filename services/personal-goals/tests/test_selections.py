@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
 import pytest
 
 from personal_goals.api.models import Selection
-from quintet_testing.http import expect, expect_error
+from quintet_contracts.personal_goals import SELECTION_STATUS_CHANGED, SelectionStatusChanged
+from quintet_testing import expect, expect_error, outbox_events
 
 from .conftest import ADMIN, goal_row
 
@@ -45,13 +45,9 @@ async def test_activating_a_selection_publishes_its_status_change_once(
             Selection,
         )
         assert body.status == "active"
-    events = [
-        json.loads(r["body"])["payload"]
-        for r in await db.fetch(
-            "SELECT body FROM outbox WHERE message_type = 'personal-goals.selection-status-changed'"
-        )
+    assert await outbox_events(db, SELECTION_STATUS_CHANGED) == [
+        SelectionStatusChanged(selection_id="b", status="active", previous_status="hidden")
     ]
-    assert events == [{"selection_id": "b", "status": "active", "previous_status": "hidden"}]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -11,7 +12,8 @@ import asyncpg
 import pytest
 
 from personal_goals.api.models import UploadStatusResponse
-from quintet_testing.http import expect, expect_error
+from quintet_contracts.personal_goals import UPLOAD_PROGRESS, UploadProgress
+from quintet_testing import eventually, expect, expect_error, outbox_events
 
 from .conftest import ADMIN, NOW, goal_row
 
@@ -208,7 +210,7 @@ async def test_the_first_apply_creates_pending_progress_and_enqueues_the_task_by
     headers = await db.fetchval(
         "SELECT headers FROM outbox WHERE message_type = 'personal-goals.task.selection-upload'"
     )
-    assert headers["x-task-id"] == table if "x-task-id" in headers else table in json.dumps(headers)
+    assert headers["x-task-id"] == table
 
 
 async def test_skipped_goals_are_paginated_with_their_total(
@@ -239,22 +241,13 @@ async def test_apply_of_an_invalid_dataset_is_rejected_and_starts_nothing(
 async def test_each_chunk_publishes_upload_progress_events(
     put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
 ) -> None:
-    await upload(await put_goals([goal_row(f"g{i}", f"u{i}") for i in range(10)]))
-    bodies = [
-        json.loads(r["body"])
-        for r in await db.fetch(
-            "SELECT body FROM outbox WHERE message_type = 'personal-goals.upload-progress' ORDER BY id"
-        )
-    ]
-    assert [b["payload"]["last_row_index"] for b in bodies] == [4, 8, 10]
-    assert bodies[-1]["payload"] | {"table": None} == {
-        "table": None,
-        "selection_id": "sel-1",
-        "last_row_index": 10,
-        "loaded": 10,
-        "skipped": 0,
-        "status": "complete",
-    }
+    table = await put_goals([goal_row(f"g{i}", f"u{i}") for i in range(10)])
+    await upload(table)
+    events = await outbox_events(db, UPLOAD_PROGRESS)
+    assert [e.last_row_index for e in events] == [4, 8, 10]
+    assert events[-1] == UploadProgress(
+        table=table, selection_id="sel-1", last_row_index=10, loaded=10, skipped=0, status="complete"
+    )
 
 
 async def test_the_database_rejects_overlapping_goals_whoever_inserts_them(db: asyncpg.Pool) -> None:
@@ -267,12 +260,19 @@ async def test_the_database_rejects_overlapping_goals_whoever_inserts_them(db: a
         await db.execute(insert, "b", T0 + DAY, T0 + 5 * DAY)
 
 
-async def _waits_for_commit_then_overlaps(write: Any, commit: Any) -> None:
-    """`write` (an overlapping INSERT) must block until `commit()` and then be refused."""
-    import asyncio
+async def _waiting_for_a_lock(db: asyncpg.Pool, connection: asyncpg.Connection) -> bool:
+    pid = connection.get_server_pid()
+    return bool(
+        await db.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid)
+    )
 
+
+async def _waits_for_commit_then_overlaps(
+    db: asyncpg.Pool, writer: asyncpg.Connection, write: Any, commit: Any
+) -> None:
+    """`write` (an overlapping INSERT on `writer`) must block until `commit()` and then be refused."""
     blocked = asyncio.ensure_future(write)
-    await asyncio.sleep(0.2)
+    await eventually(lambda: _waiting_for_a_lock(db, writer))
     assert not blocked.done(), "a goal writer must wait for the other writer's commit"
     await commit()
     with pytest.raises(asyncpg.ExclusionViolationError):
@@ -294,7 +294,7 @@ async def test_concurrent_writers_cannot_both_commit_overlapping_goals(pg_dsn: s
         await second_tx.start()
         await first.execute(insert, "a", T0, T0 + 2 * DAY)
         await _waits_for_commit_then_overlaps(
-            second.execute(insert, "b", T0 + DAY, T0 + 3 * DAY), first_tx.commit
+            db, second, second.execute(insert, "b", T0 + DAY, T0 + 3 * DAY), first_tx.commit
         )
         await second_tx.rollback()
     finally:
@@ -312,8 +312,9 @@ async def test_a_loading_chunk_keeps_other_goal_writers_out_until_it_commits(
 
     import pyarrow as pa
 
-    from personal_goals.storage.chunk_loader import chunk_csv, load_chunk
-    from personal_goals.storage.dataset import canonical_chunk
+    from personal_goals.domain.goal_rows import canonical_chunk
+    from personal_goals.storage.chunk_loader import chunk_csv
+    from personal_goals.usecases.selection_upload import load_chunk
 
     table = "s3://goals-datasets/race.parquet"
     await db.execute("INSERT INTO selections (selection_id) VALUES ('sel-1')")
@@ -333,7 +334,7 @@ async def test_a_loading_chunk_keeps_other_goal_writers_out_until_it_commits(
         counts = await load_chunk(loader, table, chunk_csv(chunk))
         assert [(c.loaded, c.skipped) for c in counts] == [(1, 0)]
         await _waits_for_commit_then_overlaps(
-            other.execute(insert, "racing", T0 + DAY, T0 + 3 * DAY), transaction.commit
+            db, other, other.execute(insert, "racing", T0 + DAY, T0 + 3 * DAY), transaction.commit
         )
         # The bypass was the chunk transaction's only: the same connection is checked again.
         with pytest.raises(asyncpg.ExclusionViolationError):

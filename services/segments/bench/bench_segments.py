@@ -23,7 +23,8 @@ from quintet_db import create_pool
 from quintet_runtime import DEV_JWT_SECRET
 from quintet_testing.infra import DatabaseFactory, free_port, start_moto_server
 from quintet_web import mint_token
-from segments import SERVICE, segmentation
+from segments import SERVICE
+from segments.usecases import memberships, segments
 
 PG_DSN = os.environ.get("QUINTET_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIG = int(os.environ.get("BENCH_USERS", "1000000"))
@@ -52,7 +53,7 @@ async def register_and_rollout() -> None:
     try:
         started = time.perf_counter()
         for first in range(1, BIG + 1, CHUNK):
-            await segmentation.register_users(pool, list(range(first, min(first + CHUNK, BIG + 1))))
+            await memberships.register_users(pool, list(range(first, min(first + CHUNK, BIG + 1))))
         ours = time.perf_counter() - started
 
         # Baseline: one INSERT per user (executemany) of fresh ids, on a sample, extrapolated.
@@ -75,7 +76,7 @@ async def register_and_rollout() -> None:
         async with pool.acquire() as conn:
             await conn.execute("VACUUM ANALYZE users")
         started = time.perf_counter()
-        _, members = await segmentation.create_segment(pool, "BENCH_ROLLOUT_10", 1000)
+        _, members = await segments.create_segment(pool, "BENCH_ROLLOUT_10", 1000)
         ours = time.perf_counter() - started
         async with pool.acquire() as conn:
             history_rows = await conn.fetchval("SELECT count(*) FROM membership_history")
@@ -161,12 +162,12 @@ async def get_throughput_and_latency() -> None:
     moto, s3_endpoint = start_moto_server()
     api: subprocess.Popen[bytes] | None = None
     try:
-        await segmentation.register_users(pool, list(range(1, GET_USERS + 1)))
+        await memberships.register_users(pool, list(range(1, GET_USERS + 1)))
         for index in range(GET_SEGMENTS):
             # 2..20 % rollouts: a user is in about five segments.
-            await segmentation.create_segment(pool, f"BENCH_{index}", (index % 10 + 1) * 200)
+            await segments.create_segment(pool, f"BENCH_{index}", (index % 10 + 1) * 200)
         async with pool.acquire() as conn:
-            memberships = await conn.fetchval("SELECT count(*) FROM memberships")
+            membership_count = await conn.fetchval("SELECT count(*) FROM memberships")
             await conn.execute("VACUUM ANALYZE")
         port = free_port()
         env = {
@@ -191,7 +192,7 @@ async def get_throughput_and_latency() -> None:
         health_paced = await asyncio.to_thread(load, f"{base}/health", "", "open")
         ours_paced = await asyncio.to_thread(load, segments_url, token, "open")
         print(
-            f"# GET: {GET_USERS:,} users, {GET_SEGMENTS} segments, {memberships:,} memberships;"
+            f"# GET: {GET_USERS:,} users, {GET_SEGMENTS} segments, {membership_count:,} memberships;"
             " one api process, load generator in another process (32 connections closed-loop, then"
             " 1,000 req/s open-loop); baseline: /health of the same process (the platform ceiling;"
             " no seed GET to compare with)"

@@ -16,7 +16,16 @@ READ = bearer("segments:read", sub="reader")
 WRITE = bearer("segments:read segments:write", sub="analyst")
 
 
-globals().update(service_fixtures(SERVICE, ttl_sweep_seconds=0.5, pg_pool_max=8))
+# Small rollout batches: every rollout in these tests is materialised in several of them.
+globals().update(
+    service_fixtures(
+        SERVICE,
+        ttl_sweep_seconds=0.5,
+        pg_pool_max=8,
+        rollout_batch_users=300,
+        rollout_resume_seconds=0.5,
+    )
+)
 
 
 @pytest.fixture
@@ -74,3 +83,16 @@ async def history(db: asyncpg.Pool, user_id: int | None = None) -> list[tuple[in
         user_id,
     )
     return [(r["user_id"], r["slug"], r["operation"], r["reason"]) for r in rows]
+
+
+async def expire_now(db: asyncpg.Pool, user_id: int, slug: str) -> None:
+    """Move the clock through SQL: the membership's TTL ends now (instead of sleeping until it does)."""
+    status = await db.execute(
+        """
+        UPDATE memberships m SET expires_at = clock_timestamp() FROM segments s
+        WHERE s.id = m.segment_id AND s.slug = $2 AND m.user_id = $1
+        """,
+        user_id,
+        slug,
+    )
+    assert status == "UPDATE 1", status

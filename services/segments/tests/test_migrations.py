@@ -1,4 +1,4 @@
 from quintet_testing import stairway_test
 from segments import SERVICE
 
-test_migrations = stairway_test(SERVICE, migrations=2)
+test_migrations = stairway_test(SERVICE, migrations=4)

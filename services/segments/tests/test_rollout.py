@@ -9,10 +9,11 @@ import asyncpg
 import pytest
 
 from quintet_contracts.segments import MEMBERSHIP_CHANGED
-from quintet_testing.http import expect, expect_error
+from quintet_testing import eventually, expect, expect_error, outbox_events
 from segments.api.models import Registration
+from segments.usecases import memberships
 
-from .conftest import WRITE, history
+from .conftest import WRITE, expire_now, history
 
 USERS = list(range(1, 2001))
 
@@ -130,8 +131,8 @@ async def test_every_rollout_membership_is_in_the_history_and_published(
     rows = await history(db)
     assert {r[0] for r in rows} == await members(db, "EXP")
     assert {(r[2], r[3]) for r in rows} == {("add", "rollout")}
-    bodies = await db.fetch("SELECT body FROM outbox WHERE message_type = $1", MEMBERSHIP_CHANGED.type)
-    assert {MEMBERSHIP_CHANGED.parse(b["body"]).payload.user_id for b in bodies} == {r[0] for r in rows}
+    events = await outbox_events(db, MEMBERSHIP_CHANGED)
+    assert {e.user_id for e in events} == {r[0] for r in rows}
 
 
 @pytest.mark.parametrize(
@@ -200,15 +201,13 @@ async def test_growing_does_not_bring_back_a_member_whose_ttl_ended(
     db: asyncpg.Pool,
     swept: bool,
 ) -> None:
-    from segments import segmentation
-
     await register(list(range(1, 401)))
     await create_segment("ttl", percent=50)
     member = await _user_in_buckets(db, "TTL", 0, 5_000)
-    await update_user(member, [{"slug": "ttl", "ttl_seconds": 1}])
-    await asyncio.sleep(1.1)
+    await update_user(member, [{"slug": "ttl", "ttl_seconds": 3600}])
+    await expire_now(db, member, "TTL")
     if swept:
-        await segmentation.expire_memberships(db)
+        await memberships.expire_memberships(db)
     await expect(await client.patch("/api/v1/segment/ttl", json={"percent": 60}, headers=WRITE), 200)
     assert await user_segments(member) == []
     assert (await history(db, member))[-1] == (member, "TTL", "delete", "ttl")
@@ -220,8 +219,8 @@ async def test_growing_covers_a_user_whose_expired_membership_is_not_swept_yet(
     await register(list(range(1, 401)))
     await create_segment("grow", percent=50)
     joining = await _user_in_buckets(db, "GROW", 5_000, 6_000)
-    await update_user(joining, [{"slug": "grow", "ttl_seconds": 1}])
-    await asyncio.sleep(1.1)  # expired; no worker runs here, so nothing swept it
+    await update_user(joining, [{"slug": "grow", "ttl_seconds": 3600}])
+    await expire_now(db, joining, "GROW")  # expired; no worker runs here, so nothing swept it
     await expect(await client.patch("/api/v1/segment/grow", json={"percent": 60}, headers=WRITE), 200)
     assert await user_segments(joining) == ["GROW"]
     assert [(op, reason) for _, _, op, reason in await history(db, joining)] == [
@@ -229,3 +228,94 @@ async def test_growing_covers_a_user_whose_expired_membership_is_not_swept_yet(
         ("delete", "ttl"),
         ("add", "rollout"),
     ]
+
+
+async def test_a_growing_rollout_holds_no_lock_that_user_updates_and_reads_wait_for(
+    client: Any,
+    register: Any,
+    create_segment: Any,
+    update_user: Any,
+    user_segments: Any,
+    db: asyncpg.Pool,
+    settings: Any,
+) -> None:
+    """The growth is stalled mid-way (another transaction holds a row it must write); meanwhile an
+    update of a user the growth is not at, of the same segment, and reads, answer at once."""
+    await register(USERS)
+    await create_segment("grow", percent=10)
+    stalled_user = await _user_in_buckets_above(db, "GROW", 1_000, 6_000, 1_500)
+    blocker = await asyncpg.connect(settings.pg_dsn)
+    try:
+        blocking = blocker.transaction()
+        await blocking.start()
+        # An uncommitted membership of a user the growth adds: its INSERT waits for this transaction.
+        await blocker.execute(
+            """INSERT INTO segments.memberships (user_id, segment_id, source, started_at)
+               SELECT $1, id, 'manual', now() FROM segments.segments WHERE slug = 'GROW'""",
+            stalled_user,
+        )
+        growing = asyncio.ensure_future(
+            client.patch("/api/v1/segment/grow", json={"percent": 60}, headers=WRITE)
+        )
+
+        async def stalled() -> bool:
+            return bool(
+                await db.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+                )
+            )
+
+        await eventually(stalled, timeout=10)
+        assert await asyncio.wait_for(update_user(7, ["grow"]), timeout=5) == ["GROW"]
+        assert await asyncio.wait_for(user_segments(7), timeout=5) == ["GROW"]
+        assert not growing.done()
+        await blocking.rollback()
+        response = await asyncio.wait_for(growing, timeout=30)
+        assert response.status == 200, await response.text()
+    finally:
+        await blocker.close()
+    salt = await db.fetchval("SELECT salt FROM segments WHERE slug = 'GROW'")
+    expected = await db.fetch("SELECT user_id FROM users WHERE rollout_bucket($1, user_id) < 6000", salt)
+    assert await members(db, "GROW") == {r["user_id"] for r in expected} | {7}
+    assert await db.fetchval("SELECT count(*) FROM rollout_growths") == 0
+
+
+async def _user_in_buckets_above(db: asyncpg.Pool, slug: str, low: int, high: int, above: int) -> int:
+    user_id = await db.fetchval(
+        """SELECT u.user_id FROM users u, segments s
+           WHERE s.slug = $1 AND u.user_id > $4
+             AND rollout_bucket(s.salt, u.user_id) >= $2 AND rollout_bucket(s.salt, u.user_id) < $3
+           ORDER BY u.user_id LIMIT 1""",
+        slug,
+        low,
+        high,
+        above,
+    )
+    assert user_id is not None
+    return int(user_id)
+
+
+async def test_a_growth_left_half_done_is_finished_by_the_worker(
+    register: Any, create_segment: Any, db: asyncpg.Pool, worker: Any
+) -> None:
+    await register(USERS)
+    await create_segment("resumed", percent=10)
+    # What a crash between two batches leaves: the new percent, and the users after 1,000 still to do.
+    await db.execute(
+        """
+        WITH s AS (UPDATE segments SET rollout_buckets = 5000 WHERE slug = 'RESUMED' RETURNING id)
+        INSERT INTO rollout_growths (segment_id, from_buckets, to_buckets, next_user_id)
+        SELECT id, 1000, 5000, 1000 FROM s
+        """
+    )
+
+    async def finished() -> bool:
+        return await db.fetchval("SELECT count(*) FROM rollout_growths") == 0
+
+    await eventually(finished, timeout=20)
+    salt = await db.fetchval("SELECT salt FROM segments WHERE slug = 'RESUMED'")
+    after = await db.fetch(
+        "SELECT user_id FROM users WHERE user_id > 1000 AND rollout_bucket($1, user_id) < 5000", salt
+    )
+    assert {r["user_id"] for r in after} <= await members(db, "RESUMED")

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from quintet_contracts.segments import SEGMENT_CREATED, SEGMENT_DELETED
-from quintet_testing.http import bearer, expect, expect_error
+from quintet_testing import bearer, expect, expect_error, outbox_events
 from segments.api.models import Segment
 
 from .conftest import READ, WRITE, history
@@ -37,6 +37,7 @@ async def test_a_segment_is_created_with_its_slug_upper_cased(
         ({"slug": "has space"}, "slug"),
         ({"slug": "A" * 129}, "slug"),
         ({"slug": 5}, "slug"),
+        ({"slug": "A\u0000B"}, "slug"),
         ({"slug": "X", "percent": 101}, "percent"),
         ({"slug": "X", "percent": -0.5}, "percent"),
         ({"slug": "X", "percent": "many"}, "percent"),
@@ -92,8 +93,8 @@ async def test_deleting_a_segment_ends_every_membership_with_history(
         (1, "DOOMED", "delete", "segment_deleted"),
         (2, "DOOMED", "delete", "segment_deleted"),
     ]
-    body = await db.fetchval("SELECT body FROM outbox WHERE message_type = $1", SEGMENT_DELETED.type)
-    assert SEGMENT_DELETED.parse(body).payload.memberships_ended == 2
+    [deleted] = await outbox_events(db, SEGMENT_DELETED)
+    assert deleted.memberships_ended == 2
 
 
 @pytest.mark.parametrize("slug", ["never", "twice"])
@@ -111,8 +112,7 @@ async def test_creating_a_segment_publishes_segment_created(
     client: Any, create_segment: Any, db: asyncpg.Pool
 ) -> None:
     await create_segment("fresh", percent=5)
-    body = await db.fetchval("SELECT body FROM outbox WHERE message_type = $1", SEGMENT_CREATED.type)
-    payload = SEGMENT_CREATED.parse(body).payload
+    [payload] = await outbox_events(db, SEGMENT_CREATED)
     assert (payload.slug, payload.percent) == ("FRESH", 5)
 
 
@@ -162,3 +162,24 @@ async def test_the_openapi_document_describes_every_segments_path(client: Any) -
         "/api/v1/users",
         "/api/v1/reports/{report_id}",
     } <= set(document["paths"])
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "path_slug",
+    ["%EF%AC%80", "%C4%B1", "bad%20slug", "%00", "A%00B", "A" * 129],
+    ids=["ligature-ff", "dotless-i", "space", "nul", "inner-nul", "too-long"],
+)
+async def test_a_path_slug_that_creation_would_refuse_is_rejected_and_changes_nothing(
+    client: Any, create_segment: Any, method: str, path_slug: str
+) -> None:
+    """ "ﬀ".upper() is "FF", "ı".upper() is "I": a path must not reach a segment creation refuses to name so."""
+    await create_segment("ff", percent=10)
+    await create_segment("i")
+    response = await client.request(
+        method, f"/api/v1/segment/{path_slug}", json={"percent": 50}, headers=WRITE
+    )
+    error = await expect_error(response, 400, "validation_error")
+    assert error["details"][0]["field"] == "slug"
+    segments = await expect(await client.get("/api/v1/segments", headers=READ), 200, list[Segment])
+    assert [(s.slug, s.percent) for s in segments] == [("FF", 10), ("I", 0)]

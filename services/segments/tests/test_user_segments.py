@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from quintet_contracts.segments import MEMBERSHIP_CHANGED
-from quintet_testing.http import expect_error
+from quintet_testing import expect_error, outbox_events
 
 from .conftest import READ, WRITE, history
 
@@ -88,6 +88,8 @@ IN_FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         ),
         ({"segments_to_add": [{"slug": "a", "ttl_seconds": True}]}, "segments_to_add.0"),
         ({"segments_to_add": ["bad slug"]}, "segments_to_add.0"),
+        ({"segments_to_add": ["a\u0000"]}, "segments_to_add.0"),
+        ({"segments_to_delete": ["\u0000"]}, "segments_to_delete.0"),
         ({"segments_to_add": "a"}, "segments_to_add"),
         ({"segments_to_delete": [{"slug": "a"}]}, "segments_to_delete.0"),
         ({"segments": ["a"]}, "segments"),
@@ -156,10 +158,7 @@ async def test_every_change_is_recorded_and_published(
         (7, "B", "add", "manual"),
         (7, "A", "delete", "manual"),
     ]
-    bodies = await db.fetch(
-        "SELECT body FROM outbox WHERE message_type = $1 ORDER BY id", MEMBERSHIP_CHANGED.type
-    )
-    events = [MEMBERSHIP_CHANGED.parse(r["body"]).payload for r in bodies]
+    events = await outbox_events(db, MEMBERSHIP_CHANGED)
     assert sorted((e.user_id, e.slug, e.operation, e.reason) for e in events) == sorted(await history(db, 7))
 
 

@@ -1,14 +1,6 @@
 """PostgreSQL access shared by the services: one pool per process, one schema per service."""
 
-from quintet_db.migrations import migrate, rollback_all, stairway
-from quintet_db.pool import create_pool, database_exists_url, pool_cleanup_ctx, schema_dsn
+from quintet_db.migrations import migrate, stairway
+from quintet_db.pool import Pool, PoolTimeouts, create_pool
 
-__all__ = [
-    "create_pool",
-    "database_exists_url",
-    "migrate",
-    "pool_cleanup_ctx",
-    "rollback_all",
-    "schema_dsn",
-    "stairway",
-]
+__all__ = ["Pool", "PoolTimeouts", "create_pool", "migrate", "stairway"]

@@ -56,11 +56,6 @@ def migrate(dsn: str, schema: str, sources: Sequence[Path]) -> int:
     return len(pending)
 
 
-def rollback_all(dsn: str, schema: str, sources: Sequence[Path]) -> None:
-    with _locked_backend(dsn, schema, sources) as (backend, migrations):
-        backend.rollback_migrations(backend.to_rollback(migrations))
-
-
 def stairway(dsn: str, schema: str, sources: Sequence[Path]) -> int:
     """Apply, roll back and apply again every migration, one step at a time.
 

@@ -22,13 +22,14 @@ from quintet_messaging.topology import (
     HEADER_REQUEST_ID,
     HEADER_TASK,
     HEADER_TASK_ID,
+    PARK_KINDS,
     Topology,
     declare_topology,
     parked_queue,
     wait_queue,
     work_queue,
 )
-from quintet_messaging.worker import Worker
+from quintet_messaging.worker import Worker, WorkerOptions
 
 MIGRATIONS_DIR: Path = Path(__file__).parent / "migrations"
 
@@ -39,9 +40,11 @@ __all__ = [
     "HEADER_TASK",
     "HEADER_TASK_ID",
     "MIGRATIONS_DIR",
+    "PARK_KINDS",
     "OutboxRelay",
     "Topology",
     "Worker",
+    "WorkerOptions",
     "broker_ready",
     "check_broker",
     "declare_topology",

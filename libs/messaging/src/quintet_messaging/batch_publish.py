@@ -40,26 +40,45 @@ def supported(channel: Any) -> bool:
     )
 
 
-async def publish_batch(channel: AbstractChannel, messages: Sequence[OutgoingMessage]) -> list[Any]:
-    """Publish with mandatory=True; returns per message its Basic.Ack, a returned message or an exception."""
+async def publish_batch(
+    channel: AbstractChannel, messages: Sequence[OutgoingMessage], *, confirm_timeout: float
+) -> list[Any]:
+    """Publish with mandatory=True; returns per message its Basic.Ack, a returned message or an
+    exception (`TimeoutError` for a message not confirmed within `confirm_timeout` seconds)."""
     underlay = await channel.get_underlay_channel()
     if not supported(underlay):
-        return await asyncio.gather(
-            *(
-                underlay.basic_publish(
-                    m.body,
-                    exchange=m.exchange,
-                    routing_key=m.routing_key,
-                    properties=m.properties,
-                    mandatory=True,
-                )
-                for m in messages
-            ),
-            return_exceptions=True,
-        )
-    assert isinstance(underlay, aiormq.Channel)
-    futures = await _write(underlay, messages)
-    return await asyncio.gather(*futures, return_exceptions=True)
+        pending = [
+            underlay.basic_publish(
+                m.body,
+                exchange=m.exchange,
+                routing_key=m.routing_key,
+                properties=m.properties,
+                mandatory=True,
+            )
+            for m in messages
+        ]
+        futures: list[asyncio.Future[Any]] = [asyncio.ensure_future(publish) for publish in pending]
+    else:
+        assert isinstance(underlay, aiormq.Channel)
+        futures = list(await _write(underlay, messages))
+    return await _outcomes(futures, confirm_timeout)
+
+
+async def _outcomes(futures: Sequence[asyncio.Future[Any]], within: float) -> list[Any]:
+    """Each future's result or exception; the ones still pending after `within` seconds are
+    cancelled and count as `TimeoutError` (a half-open connection never confirms)."""
+    if futures:
+        await asyncio.wait(futures, timeout=within)
+    outcomes: list[Any] = []
+    for future in futures:
+        if not future.done():
+            future.cancel()
+            outcomes.append(TimeoutError(f"no publisher confirm within {within} s"))
+        elif future.cancelled():  # by the channel, as it closed
+            outcomes.append(ConnectionError("publish cancelled: the channel closed"))
+        else:
+            outcomes.append(future.exception() or future.result())
+    return outcomes
 
 
 async def _write(channel: aiormq.Channel, messages: Sequence[OutgoingMessage]) -> list[asyncio.Future[Any]]:

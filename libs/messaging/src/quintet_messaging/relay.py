@@ -2,13 +2,16 @@
 
 Several relays may run against one outbox (one per worker process): rows are claimed with
 `FOR UPDATE SKIP LOCKED`, and a row is deleted in the claiming transaction only after the broker
-confirmed it. A row whose publish failed (connection lost, nack, timeout) is left in place and
-published again later, so delivery is at least once; consumers absorb duplicates in their inbox.
+confirmed it. A row whose publish failed (connection lost, nack, no confirm within
+`confirm_timeout`) is left in place and published again later, so delivery is at least once;
+consumers absorb duplicates in their inbox. The confirm timeout also bounds how long a half-open
+connection can hold a batch's row locks.
 
-A row the broker returns as unroutable (no queue bound to its routing key yet: a consumer that has
-not started, or a typo) is retried with exponential backoff (1 s doubling, at most 5 minutes apart);
-after `max_publish_attempts` (default 12, about 20 minutes) it leaves the outbox for
-`parked_messages` (queue `outbox`) with the reason, in the same transaction.
+An event the broker returns as unroutable has no subscriber, which is normal: it is sent (deleted),
+only counted (`unroutable_events`). A task returned as unroutable (its service's queue does not
+exist yet: a consumer that has not started, or a typo) is retried with exponential backoff (1 s
+doubling, at most 5 minutes apart); after `max_publish_attempts` (default 12, about 20 minutes) it
+leaves the outbox for `parked_messages` (queue `outbox`) with the reason, in the same transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from pamqp import commands as spec
 from pamqp.header import ContentHeader
 
+from quintet_contracts import EVENTS_EXCHANGE
 from quintet_messaging.batch_publish import OutgoingMessage, publish_batch
 from quintet_messaging.topology import HEADER_REQUEST_ID
 
@@ -60,8 +64,8 @@ WITH given_up AS (
     DELETE FROM outbox o USING given_up WHERE o.id = given_up.id
     RETURNING o.message_id, o.message_type, o.body, o.headers, given_up.reason
 )
-INSERT INTO parked_messages (queue, message_id, type, reason, body, headers)
-SELECT 'outbox', message_id, message_type, reason, body, headers FROM parked
+INSERT INTO parked_messages (queue, message_id, type, kind, reason, body, headers)
+SELECT 'outbox', message_id, message_type, $3, reason, body, headers FROM parked
 """
 # Only rows not due yet: a due row nobody could claim is locked by another relay's batch (or an
 # open transaction), and waking at once for it would spin; NOTIFY or the poll brings it back.
@@ -124,6 +128,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         reconnect_interval: float = 1.0,
         max_publish_attempts: int = 12,
+        confirm_timeout: float = 10.0,
     ) -> None:
         if max_publish_attempts < 1:
             raise ValueError("max_publish_attempts must be >= 1")
@@ -134,7 +139,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.reconnect_interval = reconnect_interval
+        self.confirm_timeout = confirm_timeout
         self.published = 0
+        self.unroutable_events = 0  # events nobody subscribes to (sent, not an error)
         self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
@@ -219,16 +226,21 @@ class OutboxRelay:
                 return 0, 0
             started = time.perf_counter()
             try:
-                results = await publish_batch(channel, [_message(row) for row in rows])
+                results = await publish_batch(
+                    channel, [_message(row) for row in rows], confirm_timeout=self.confirm_timeout
+                )
             except Exception as exc:  # channel closed or reconnecting, or a row no frame can carry
                 unpublishable = _unpublishable(rows)
                 if unpublishable:
-                    await self._park(conn, unpublishable, "outbox messages cannot be published, parked")
+                    await self._park(
+                        conn, unpublishable, "unpublishable", "outbox messages cannot be published, parked"
+                    )
                     return len(rows), 0  # the rest goes out with the next batch
                 results = [exc] * len(rows)
             sent: list[int] = []
             returned: list[asyncpg.Record] = []
             failed = 0
+            unroutable_events = 0
             for row, result in zip(rows, results, strict=True):
                 if isinstance(result, aiormq.spec.Basic.Ack):
                     sent.append(row["id"])
@@ -236,6 +248,9 @@ class OutboxRelay:
                     raise result  # cancellation: the transaction rolls back, rows stay
                 elif isinstance(result, Exception):
                     failed += 1
+                elif row["exchange"] == EVENTS_EXCHANGE:
+                    sent.append(row["id"])  # an event nobody subscribes to: delivered to no one, sent
+                    unroutable_events += 1
                 else:
                     returned.append(row)
             if sent:
@@ -245,22 +260,23 @@ class OutboxRelay:
             if failed:
                 log.warning("outbox publish failed, will retry", failed=failed, sent=len(sent))
             log.debug("outbox batch", sent=len(sent), seconds=round(time.perf_counter() - started, 4))
-        self.published += len(sent)
+        self.published += len(sent) - unroutable_events
+        self.unroutable_events += unroutable_events
         return len(rows), failed
 
     async def _give_up_or_postpone(self, conn: asyncpg.Connection, returned: list[asyncpg.Record]) -> None:
-        """Unroutable rows: parked on their last attempt, otherwise retried later with backoff."""
+        """Unroutable tasks: parked on their last attempt, otherwise retried later with backoff."""
         last = [row for row in returned if row["publish_attempts"] + 1 >= self.max_publish_attempts]
         if last:
             reasons = [(row["id"], _unroutable_reason(row, row["publish_attempts"] + 1)) for row in last]
-            await self._park(conn, reasons, "outbox messages unroutable too often, parked")
+            await self._park(conn, reasons, "unroutable", "outbox tasks unroutable too often, parked")
         later = [row["id"] for row in returned if row["publish_attempts"] + 1 < self.max_publish_attempts]
         if later:
-            log.warning("outbox messages unroutable, postponed", count=len(later))
+            log.warning("outbox tasks unroutable, postponed", count=len(later))
             await conn.execute(_POSTPONE, later, "unroutable (returned by broker)")
 
     @staticmethod
-    async def _park(conn: asyncpg.Connection, rows: list[tuple[int, str]], message: str) -> None:
+    async def _park(conn: asyncpg.Connection, rows: list[tuple[int, str]], kind: str, message: str) -> None:
         ids, reasons = zip(*rows, strict=True)
-        await conn.execute(_PARK, list(ids), list(reasons))
+        await conn.execute(_PARK, list(ids), list(reasons), kind)
         log.error(message, count=len(ids), reason=reasons[0])

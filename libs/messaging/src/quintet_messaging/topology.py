@@ -110,3 +110,15 @@ async def declare_topology(
     for key in topology.event_keys:
         await work.bind(events, routing_key=key)
     return topology
+
+
+# Why a message was parked (`parked_messages.kind`; the free-text `reason` says more):
+PARK_KINDS = (
+    "failed",  # its handler failed on every attempt
+    "invalid-payload",  # the body does not match the registered model (or a task lacks its id)
+    "unknown-type",  # no handler is registered for its type
+    "redelivered",  # it came back unsettled too often (consumers crashed while handling it)
+    "unroutable",  # relay: a task no queue accepted, after every publish attempt
+    "unpublishable",  # relay: no AMQP frame can carry it
+    "other",  # parked before kinds were recorded, with a reason none of the above
+)

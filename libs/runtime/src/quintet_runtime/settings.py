@@ -25,6 +25,26 @@ class PlatformSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=_platform("LOG_LEVEL"))
     pg_dsn: str = Field("postgresql://postgres@127.0.0.1:5432/quintet", validation_alias=_platform("PG_DSN"))
     pg_pool_max: int = Field(10, ge=1, validation_alias=_platform("PG_POOL_MAX"))
+    # Every wait has a timeout (seconds; 0 disables a server-side one). quintet_db.PoolTimeouts.of
+    # reads these; a worker's pool (long bulk statements) takes the pg_worker_* ones.
+    pg_statement_timeout: float = Field(30.0, ge=0, validation_alias=_platform("PG_STATEMENT_TIMEOUT"))
+    pg_lock_timeout: float = Field(5.0, ge=0, validation_alias=_platform("PG_LOCK_TIMEOUT"))
+    pg_idle_in_transaction_timeout: float = Field(
+        60.0, ge=0, validation_alias=_platform("PG_IDLE_IN_TRANSACTION_TIMEOUT")
+    )
+    pg_acquire_timeout: float = Field(
+        5.0, gt=0, validation_alias=_platform("PG_ACQUIRE_TIMEOUT"), description="wait for a pool connection"
+    )
+    pg_worker_statement_timeout: float = Field(
+        600.0, ge=0, validation_alias=_platform("PG_WORKER_STATEMENT_TIMEOUT")
+    )
+    pg_worker_lock_timeout: float = Field(60.0, ge=0, validation_alias=_platform("PG_WORKER_LOCK_TIMEOUT"))
+    publish_confirm_timeout: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=_platform("PUBLISH_CONFIRM_TIMEOUT"),
+        description="publisher confirms (outbox relay, retries); an unconfirmed batch is retried later",
+    )
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", validation_alias=_platform("AMQP_URL"))
     s3_endpoint: str = Field("http://127.0.0.1:9000", validation_alias=_platform("S3_ENDPOINT"))
     s3_public_endpoint: str | None = Field(

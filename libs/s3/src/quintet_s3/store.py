@@ -21,6 +21,8 @@ S3Client = Any
 MULTIPART_PART_SIZE = 8 * 1024 * 1024
 
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+# HEAD answers carry no body, so botocore reports the bare HTTP status as the code.
+_READABLE_CODES = {"403": "AccessDenied", "400": "BadRequest", "416": "InvalidRange"}
 
 
 class ObjectStoreError(Exception):
@@ -35,6 +37,19 @@ class ObjectNotFound(ObjectStoreError):
         self.key = key
         target = f"s3://{bucket}/{key}" if key is not None else f"bucket {bucket!r}"
         super().__init__(f"object not found: {target}")
+
+
+class ObjectStoreRefused(ObjectStoreError):
+    """S3 answered an error other than "not found" (AccessDenied, KeyTooLong, InvalidBucketName, ...).
+
+    `code` is S3's error code; the message names it and the target, never S3's own text."""
+
+    def __init__(self, code: str, bucket: str, key: str | None = None) -> None:
+        self.code = code
+        self.bucket = bucket
+        self.key = key
+        target = f"s3://{bucket}/{key}" if key is not None else f"bucket {bucket!r}"
+        super().__init__(f"object storage refused access to {target}: {code}")
 
 
 class ObjectAlreadyExists(ObjectStoreError):
@@ -87,6 +102,14 @@ def _error_code(error: ClientError) -> str:
 
 def _is_not_found(error: ClientError) -> bool:
     return _error_code(error) in _NOT_FOUND_CODES
+
+
+def _read_error(error: ClientError, bucket: str, key: str | None = None) -> ObjectStoreError:
+    """What a failed read raises: ObjectNotFound for a 404, ObjectStoreRefused for any other answer."""
+    if _is_not_found(error):
+        return ObjectNotFound(bucket, key)
+    code = _error_code(error) or "unknown error"
+    return ObjectStoreRefused(_READABLE_CODES.get(code, code), bucket, key)
 
 
 class ObjectStore:
@@ -165,9 +188,7 @@ class ObjectStore:
         try:
             response = await self.client.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            if _is_not_found(error):
-                raise ObjectNotFound(bucket, key) from error
-            raise
+            raise _read_error(error, bucket, key) from error
         return ObjectInfo(
             key=key,
             size=int(response["ContentLength"]),
@@ -182,13 +203,18 @@ class ObjectStore:
             return False
         return True
 
-    async def list(self, bucket: str, prefix: str = "", *, page_size: int = 1000) -> list[ObjectInfo]:
-        """Every object under `prefix`, in key order (all pages)."""
+    async def list(
+        self, bucket: str, prefix: str = "", *, page_size: int = 1000, max_objects: int | None = None
+    ) -> list[ObjectInfo]:
+        """Every object under `prefix`, in key order (all pages); with `max_objects`, listing stops
+        once more than that many are seen (the caller learns "too many" without listing a bucket)."""
         paginator = self.client.get_paginator("list_objects_v2")
         objects: list[ObjectInfo] = []
         pages = paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size})
         try:
             async for page in pages:
+                if max_objects is not None and len(objects) > max_objects:
+                    break
                 for item in page.get("Contents", []):
                     objects.append(
                         ObjectInfo(
@@ -199,9 +225,7 @@ class ObjectStore:
                         )
                     )
         except ClientError as error:
-            if _is_not_found(error):
-                raise ObjectNotFound(bucket) from error
-            raise
+            raise _read_error(error, bucket) from error
         return objects
 
     async def delete(self, bucket: str, key: str) -> None:
@@ -295,9 +319,7 @@ class ObjectStore:
         try:
             response: dict[str, Any] = await self.client.get_object(Bucket=bucket, Key=key, **kwargs)
         except ClientError as error:
-            if _is_not_found(error):
-                raise ObjectNotFound(bucket, key) from error
-            raise
+            raise _read_error(error, bucket, key) from error
         return response
 
     async def _public_signer(self, public_endpoint: str) -> Any:

@@ -16,6 +16,7 @@ from quintet_messaging import broker_ready
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore, s3_client
 from quintet_web import ErrorMapping, ErrorTable, create_base_app
+from quintet_web.routes import PUBLIC_URL
 
 if TYPE_CHECKING:
     from quintet_service.declaration import ServiceDeclaration
@@ -61,6 +62,18 @@ class _CachedCheck:
             if self._answer is None or now - self._answer[0] >= self._ttl:
                 self._answer = (now, await probe())
             return self._answer[1]
+
+
+# Stopping waits this long for connections in use to come back, then closes them regardless: a
+# process must stop even if a connection is stuck (a half-open socket, a query that ignores cancel).
+POOL_CLOSE_TIMEOUT = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_TIMEOUT)
+    except TimeoutError:
+        pool.terminate()
 
 
 def app_settings(request: web.Request, settings_class: type[S]) -> S:
@@ -109,13 +122,15 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
         errors=errors,
     )
     app[SETTINGS] = settings
+    if settings.public_url:
+        app[PUBLIC_URL] = settings.public_url
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL] = await create_pool(
             settings.pg_dsn, service.schema, max_size=settings.pg_pool_max, **dict(service.pool_options)
         )
         yield
-        await app[PG_POOL].close()
+        await close_pool(app[PG_POOL])
 
     async def s3_ctx(app: web.Application) -> AsyncIterator[None]:
         async with _s3(settings, service.bucket_names(settings)) as client:
@@ -137,4 +152,4 @@ async def worker_resources(
         async with _s3(settings, buckets) as client:
             yield pool, client
     finally:
-        await asyncio.shield(pool.close())  # a cancelled worker still closes its connections
+        await asyncio.shield(close_pool(pool))  # a cancelled worker still closes its connections

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from quintet_service import ServiceDeclaration
 
 
+WORKER_STOP_TIMEOUT = 30.0
+
+
 def service_fixtures(service: ServiceDeclaration, **static_overrides: Any) -> dict[str, Any]:
     """pytest fixtures for `service`, to put into a conftest's globals."""
 
@@ -65,7 +68,11 @@ def service_fixtures(service: ServiceDeclaration, **static_overrides: Any) -> di
             task = asyncio.ensure_future(running.run())
             yield running
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a worker that does not stop is a failure to see, not a hung session.
+            done, _ = await asyncio.wait([task], timeout=WORKER_STOP_TIMEOUT)
+            assert done, f"the {service.name} worker did not stop within {WORKER_STOP_TIMEOUT}s of cancel"
+            if not task.cancelled():
+                task.exception()  # retrieved: a worker that crashed already failed its test
 
     return {"pg_dsn": pg_dsn, "settings": settings, "db": db, "client": client, "worker": worker}
 

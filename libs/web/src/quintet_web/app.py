@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -14,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from quintet_runtime import DEV_JWT_SECRET, bind_request_id
 from quintet_web.errors import ERROR_TABLE, PLATFORM_ERRORS, ErrorTable, error_middleware
 from quintet_web.keys import JWT_SECRET, SERVICE_NAME
-from quintet_web.openapi import SWAGGER_HTML, build_openapi
+from quintet_web.openapi import SWAGGER_HTML, SWAGGER_UI_DIR, build_openapi
 from quintet_web.routes import RouteTable
 
 log = structlog.get_logger(__name__)
@@ -116,14 +115,8 @@ def create_base_app(
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
-    app.router.add_static("/docs/static", _swagger_ui_dir())
+    app.router.add_static("/docs/static", SWAGGER_UI_DIR)
     return app
-
-
-def _swagger_ui_dir() -> Path:
-    import swagger_ui_bundle
-
-    return Path(swagger_ui_bundle.swagger_ui_path)
 
 
 def run_app(app: web.Application, host: str, port: int) -> None:

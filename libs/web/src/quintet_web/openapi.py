@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -151,10 +152,16 @@ def build_openapi(title: str, routes: list[RouteSpec], server_prefix: str = "") 
     }
 
 
+# Swagger UI 5 (it reads OpenAPI 3.1), vendored from swagger-ui-dist: see static/swagger-ui/README.md.
+SWAGGER_UI_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
+
+# Every URL is relative to /docs, so the page works on the service's port and behind the gateway's
+# /<service>/ prefix alike.
 SWAGGER_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="docs/static/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "openapi.json", dom_id: "#swagger-ui"}});</script>
+<script>SwaggerUIBundle({{url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true}});</script>
 </body></html>"""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from quintet_web.auth import Principal, authenticate
 from quintet_web.errors import BadRequest, Forbidden, validation_error_response
-from quintet_web.keys import JWT_SECRET
+from quintet_web.keys import JWT_SECRET, SERVICE_NAME
 
 Handler = Callable[..., Awaitable[Any]]
 # A handler still running after this long answers 503 (quintet_web.errors: TimeoutError) and frees
@@ -44,12 +44,31 @@ class RouteSpec:
     response_adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
 
 
+# The base URL clients use (QUINTET_PUBLIC_URL, PlatformSettings.public_url), set on the app when configured.
+PUBLIC_URL = web.AppKey("public_url", str)
+
+
 def absolute_url(request: web.Request, path: str) -> str:
-    """A URL clients can follow: through the gateway when there is one (X-Forwarded-* headers)."""
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme)
-    host = request.headers.get("X-Forwarded-Host", request.host)
-    prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
-    return f"{proto}://{host}{prefix}{path}"
+    """A URL clients can follow to `path` of this service.
+
+    From the configured public URL (the gateway's) when there is one: `<public url>/<service><path>`.
+    Otherwise from the X-Forwarded-Host/Proto/Prefix headers the gateway sets (it overwrites any a
+    client sends), otherwise from the address this server listens on. Never from the Host header
+    alone: a client chooses it, and a link built on it would send the next caller to any host.
+    """
+    public_url = request.config_dict.get(PUBLIC_URL)
+    if public_url:
+        return f"{public_url.rstrip('/')}/{request.config_dict[SERVICE_NAME]}{path}"
+    forwarded_host = request.headers.get("X-Forwarded-Host")
+    if forwarded_host:
+        proto = request.headers.get("X-Forwarded-Proto", "http")
+        prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
+        return f"{proto}://{forwarded_host}{prefix}{path}"
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sockname:
+        return path
+    host, port = sockname[0], sockname[1]
+    return f"{request.scheme}://{f'[{host}]' if ':' in host else host}:{port}{path}"
 
 
 class RouteTable:
@@ -179,4 +198,4 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
     return endpoint
 
 
-__all__ = ["Principal", "RouteSpec", "RouteTable", "absolute_url"]
+__all__ = ["PUBLIC_URL", "Principal", "RouteSpec", "RouteTable", "absolute_url"]

@@ -8,15 +8,15 @@ from typing import Any
 import asyncpg
 
 from personal_goals import SERVICE
-from personal_goals.selection_upload import (
+from personal_goals.settings import Settings
+from personal_goals.usecases.goals_dataset import GoalsReader
+from personal_goals.usecases.selection_upload import (
     UPLOAD_TASK,
-    DatasetCache,
     UploadSettings,
     UploadTask,
     mark_upload_failed,
     run_upload_slice,
 )
-from personal_goals.settings import Settings
 from quintet_messaging import Worker, enqueue_task
 
 
@@ -24,13 +24,13 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
     worker = Worker(
         SERVICE.name, pool, settings.amqp_url, schema=SERVICE.schema, max_attempts=settings.max_attempts
     )
-    cache = DatasetCache()
+    reader = GoalsReader(s3, settings.dataset_policy())
     upload_settings = UploadSettings(chunk_size=settings.chunk_size, slice_seconds=settings.slice_seconds)
 
     async def upload_slice(conn: asyncpg.Connection, task_id: str, payload: UploadTask) -> None:
         # Chunks commit on their own connections (progress must be visible and durable per chunk);
         # `conn` carries the inbox row and the re-schedule of the next slice.
-        finished = await run_upload_slice(pool, s3, cache, payload.table, upload_settings)
+        finished = await run_upload_slice(pool, reader, payload, upload_settings)
         if not finished:
             await enqueue_task(conn, SERVICE.name, UPLOAD_TASK, task_id, payload)
 

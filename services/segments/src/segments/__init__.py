@@ -18,6 +18,7 @@ SERVICE = ServiceDeclaration(
     schema="segments",
     settings="segments.settings:Settings",
     routes="segments.api.routes:routes",
+    errors="segments.errors:ERRORS",
     worker="segments.worker:build_worker",
     # Reports are uploaded by the worker and streamed by the api: the bucket must exist for both.
     buckets=("reports_bucket",),

@@ -15,3 +15,9 @@ class Settings(PlatformSettings):
     reports_bucket: str = Field("segments-reports", description="S3 bucket for history reports")
     ttl_sweep_seconds: float = Field(5.0, gt=0, description="period of the TTL expiry job")
     max_attempts: int = Field(5, ge=1, description="task attempts before a message is parked")
+    rollout_batch_users: int = Field(
+        20_000, ge=1, description="users per batch (one short transaction) when a rollout grows"
+    )
+    rollout_resume_seconds: float = Field(
+        10.0, gt=0, description="period of the job finishing rollout growths an api left half done"
+    )

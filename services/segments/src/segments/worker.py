@@ -10,9 +10,10 @@ import structlog
 
 from quintet_messaging import Worker
 from quintet_s3 import ObjectStore
-from segments import SERVICE, segmentation
-from segments.history_report import REPORT_TASK, ReportTask, build_report, mark_report_failed
+from segments import SERVICE
 from segments.settings import Settings
+from segments.usecases import memberships, segments
+from segments.usecases.history_reports import REPORT_TASK, ReportTask, build_report, mark_report_failed
 
 log = structlog.get_logger("segments.worker")
 
@@ -27,10 +28,16 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
         await build_report(conn, store, settings.reports_bucket, payload.report_id)
 
     async def expire_memberships(pool: asyncpg.Pool) -> None:
-        ended = await segmentation.expire_memberships(pool)
+        ended = await memberships.expire_memberships(pool)
         if ended:
             log.info("memberships expired", ended=ended)
 
+    async def complete_rollouts(pool: asyncpg.Pool) -> None:
+        added = await segments.complete_pending_growths(pool, settings.rollout_batch_users)
+        if added:
+            log.info("rollout growth completed", memberships_added=added)
+
     worker.on_task(REPORT_TASK, ReportTask, report, on_parked=mark_report_failed)
     worker.every("expire-memberships", timedelta(seconds=settings.ttl_sweep_seconds), expire_memberships)
+    worker.every("complete-rollouts", timedelta(seconds=settings.rollout_resume_seconds), complete_rollouts)
     return worker

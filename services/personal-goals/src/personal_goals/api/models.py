@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from personal_goals.domain.upload import MAX_ID_LENGTH
+
+INT64_MAX = 2**63 - 1
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL: refused here as a 400 naming the field, not a 500 there.
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+UploadStatus = Literal["pending", "in_progress", "complete", "failed", "cancelled"]
+_LAST_ROW_INDEX = Field(
+    description="rows of the whole dataset processed so far, i.e. the dataset row the next chunk starts"
+    " at (not a count of this selection's rows: see loaded + skipped)"
+)
 
 _TABLE = Field(
     min_length=6,
@@ -23,12 +40,12 @@ class _Strict(BaseModel):
 
 
 class UploadTableRequest(_Strict):
-    table: str = _TABLE
+    table: Text = _TABLE
 
 
 class ApplyUploadRequest(_Strict):
-    table: str = _TABLE
-    skipped_offset: int = Field(0, ge=0, description="page through skipped goals")
+    table: Text = _TABLE
+    skipped_offset: int = Field(0, ge=0, le=INT64_MAX, description="page through skipped goals")
     skipped_limit: int | None = Field(None, ge=1, le=10_000, description="default: the service's cap")
 
 
@@ -44,9 +61,9 @@ class ValidateUploadResponse(BaseModel):
 
 class SelectionUploadProgress(BaseModel):
     selection_id: str
-    status: Literal["pending", "in_progress", "complete", "failed"]
-    last_row_index: int
-    rows: int
+    status: UploadStatus
+    last_row_index: int = _LAST_ROW_INDEX
+    rows: int = Field(description="rows of this selection in the dataset")
     loaded: int
     skipped: int
 
@@ -57,13 +74,13 @@ class SkippedGoal(BaseModel):
     selection_id: str | None
     reason: str = Field(
         description="overlap | duplicate_goal_id | invalid_period | unknown_selection"
-        " | missing_field:<column>"
+        " | unreadable_row | missing_field:<column> | invalid_text:<column> | too_long:<column>"
         " | invalid_json:<column> | invalid_timestamp:<column>"
     )
 
 
 class UploadStatusResponse(BaseModel):
-    status: Literal["in_progress", "complete", "partially_completed", "failed"]
+    status: Literal["in_progress", "complete", "partially_completed", "failed", "cancelled"]
     selections: list[SelectionUploadProgress]
     skipped_goals: list[SkippedGoal] = Field(description="a page of the skipped goals, by row index")
     skipped_total: int
@@ -71,24 +88,24 @@ class UploadStatusResponse(BaseModel):
 
 
 class UpdateSelectionRequest(_Strict):
-    selection_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    selection_id: Text = Field(min_length=1, max_length=MAX_ID_LENGTH)
     status: Literal["active", "hidden"]
 
 
 class SelectionPath(BaseModel):
-    selection_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    selection_id: Text = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
 class SelectionListQuery(_Strict):
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=INT64_MAX)
     limit: int = Field(100, ge=1, le=1000)
 
 
 class SelectionUpload(BaseModel):
     table: str
-    status: Literal["pending", "in_progress", "complete", "failed"]
-    rows: int
-    last_row_index: int
+    status: UploadStatus
+    rows: int = Field(description="rows of this selection in the dataset")
+    last_row_index: int = _LAST_ROW_INDEX
 
 
 class Selection(BaseModel):
@@ -102,7 +119,16 @@ class Selection(BaseModel):
 
 
 class GoalPath(BaseModel):
-    goal_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    goal_id: Text = Field(min_length=1, max_length=MAX_ID_LENGTH)
+
+
+class GoalsQuery(_Strict):
+    yandex_uid: Text | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="the user whose goals to read; needs scope goals:read-any unless it is the token's sub",
+    )
 
 
 class Goal(BaseModel):

@@ -1,18 +1,15 @@
-"""HTTP handlers: parse, call one service function, serialise. The drafts service calls the admin
-endpoints (validate before approval, apply after it and then polls apply); users read their goals."""
+"""HTTP handlers: parse, call one use case, serialise. The drafts service calls the admin endpoints
+(validate before approval, apply after it and then polls apply); users read their goals."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
 from aiohttp import web
 
-from personal_goals import selection_upload
 from personal_goals.api.models import (
     ApplyUploadRequest,
     Goal,
     GoalPath,
+    GoalsQuery,
     Selection,
     SelectionListQuery,
     SelectionPath,
@@ -25,27 +22,18 @@ from personal_goals.api.models import (
     UploadTableRequest,
     ValidateUploadResponse,
 )
-from personal_goals.selections import update_selection_status
+from personal_goals.domain.goal_reads import READ, READ_ANY, goals_reader
 from personal_goals.settings import Settings
-from personal_goals.storage import goals as goals_sql
-from personal_goals.storage import selections as selections_sql
+from personal_goals.storage.goals import VisibleGoal
+from personal_goals.storage.selections import SelectionSummary
+from personal_goals.usecases import goal_reads, selection_upload, selections
+from personal_goals.usecases.selection_upload import UploadState
 from quintet_service import PG_POOL, S3_CLIENT, app_settings
-from quintet_web import BadRequest, Conflict, NotFound, Principal, RouteTable
+from quintet_web import Principal, RouteTable
 
 routes = RouteTable("personal-goals")
 
 ADMIN = "goals:admin"
-READ = "goals:read"
-
-
-def _bad_dataset(exc: selection_upload.DatasetInvalid) -> BadRequest:
-    return BadRequest(
-        f"dataset {exc.table} cannot be uploaded: {exc}", code="invalid_dataset", details=exc.problems
-    )
-
-
-def _conflict(exc: selection_upload.SelectionsAlreadyUploading) -> Conflict:
-    return Conflict(str(exc), code="upload_already_started", details={"selection_ids": exc.selection_ids})
 
 
 @routes.post(
@@ -59,14 +47,10 @@ def _conflict(exc: selection_upload.SelectionsAlreadyUploading) -> Conflict:
 async def validate_upload(request: web.Request, *, body: UploadTableRequest) -> ValidateUploadResponse:
     """200 with row counts when the dataset exists and matches the goals schema; 400 naming every
     problem; 409 when an upload of any of its selections has already started."""
-    try:
-        summary = await selection_upload.validate_upload(
-            request.app[PG_POOL], request.app[S3_CLIENT], body.table
-        )
-    except selection_upload.DatasetInvalid as exc:
-        raise _bad_dataset(exc) from exc
-    except selection_upload.SelectionsAlreadyUploading as exc:
-        raise _conflict(exc) from exc
+    settings = app_settings(request, Settings)
+    summary = await selection_upload.validate_upload(
+        request.app[PG_POOL], request.app[S3_CLIENT], settings.dataset_policy(), body.table
+    )
     return ValidateUploadResponse(
         rows=summary.rows,
         selections=[SelectionRows(selection_id=s, rows=n) for s, n in summary.selections.items()],
@@ -82,21 +66,38 @@ async def validate_upload(request: web.Request, *, body: UploadTableRequest) -> 
     errors=(400, 409),
 )
 async def apply_upload(request: web.Request, *, body: ApplyUploadRequest) -> UploadStatusResponse:
-    """Idempotent: the first call creates the progress rows and enqueues the upload task (task id =
-    the table address); every call answers the current state, so the drafts service polls it."""
+    """Idempotent: the first call (or the first after a cancel) creates the progress rows and enqueues
+    the upload task (task id = the table address); every call answers the current state, so the
+    drafts service polls it."""
     settings = app_settings(request, Settings)
-    try:
-        state = await selection_upload.apply_upload(
-            request.app[PG_POOL],
-            request.app[S3_CLIENT],
-            body.table,
-            skipped_offset=body.skipped_offset,
-            skipped_limit=body.skipped_limit or settings.skipped_goals_limit,
-        )
-    except selection_upload.DatasetInvalid as exc:
-        raise _bad_dataset(exc) from exc
-    except selection_upload.SelectionsAlreadyUploading as exc:
-        raise _conflict(exc) from exc
+    state = await selection_upload.apply_upload(
+        request.app[PG_POOL],
+        request.app[S3_CLIENT],
+        settings.dataset_policy(),
+        body.table,
+        skipped_offset=body.skipped_offset,
+        skipped_limit=body.skipped_limit or settings.skipped_goals_limit,
+    )
+    return _status_response(state)
+
+
+@routes.post(
+    "/internal/admin/uploads/cancel",
+    summary="Cancel a running or failed upload (its selections become cancelled); apply starts it over",
+    scope=ADMIN,
+    body=UploadTableRequest,
+    response=UploadStatusResponse,
+    errors=(404, 409),
+)
+async def cancel_upload(request: web.Request, *, body: UploadTableRequest) -> UploadStatusResponse:
+    settings = app_settings(request, Settings)
+    state = await selection_upload.cancel_upload(
+        request.app[PG_POOL], body.table, skipped_limit=settings.skipped_goals_limit
+    )
+    return _status_response(state)
+
+
+def _status_response(state: UploadState) -> UploadStatusResponse:
     return UploadStatusResponse(
         status=state.status,
         selections=[
@@ -130,10 +131,8 @@ async def apply_upload(request: web.Request, *, body: ApplyUploadRequest) -> Upl
     errors=(404,),
 )
 async def update_selection(request: web.Request, *, body: UpdateSelectionRequest) -> Selection:
-    pool = request.app[PG_POOL]
-    if not await update_selection_status(pool, body.selection_id, body.status):
-        raise NotFound(f"selection {body.selection_id!r} does not exist", code="selection_not_found")
-    return await _selection(pool, body.selection_id)
+    summary = await selections.update_selection_status(request.app[PG_POOL], body.selection_id, body.status)
+    return _selection_model(summary)
 
 
 @routes.get(
@@ -144,9 +143,8 @@ async def update_selection(request: web.Request, *, body: UpdateSelectionRequest
     response=list[Selection],
 )
 async def list_selections(request: web.Request, *, query: SelectionListQuery) -> list[Selection]:
-    async with request.app[PG_POOL].acquire() as conn:
-        rows = await selections_sql.list_selections(conn, offset=query.offset, limit=query.limit)
-    return [_selection_model(row) for row in rows]
+    summaries = await selections.list_selections(request.app[PG_POOL], offset=query.offset, limit=query.limit)
+    return [_selection_model(summary) for summary in summaries]
 
 
 @routes.get(
@@ -158,68 +156,60 @@ async def list_selections(request: web.Request, *, query: SelectionListQuery) ->
     errors=(404,),
 )
 async def get_selection(request: web.Request, *, path: SelectionPath) -> Selection:
-    return await _selection(request.app[PG_POOL], path.selection_id)
+    summary = await selections.get_selection(request.app[PG_POOL], path.selection_id)
+    return _selection_model(summary)
 
 
-async def _selection(pool: asyncpg.Pool, selection_id: str) -> Selection:
-    async with pool.acquire() as conn:
-        row = await selections_sql.get_selection(conn, selection_id)
-    if row is None:
-        raise NotFound(f"selection {selection_id!r} does not exist", code="selection_not_found")
-    return _selection_model(row)
-
-
-def _selection_model(row: Any) -> Selection:
+def _selection_model(summary: SelectionSummary) -> Selection:
     upload = None
-    if row["table_address"] is not None:
+    if summary.table_address is not None:
         upload = SelectionUpload(
-            table=row["table_address"],
-            status=row["upload_status"],
-            rows=row["total_rows"],
-            last_row_index=row["last_row_index"],
+            table=summary.table_address,
+            status=summary.upload_status,  # type: ignore[arg-type]
+            rows=summary.total_rows or 0,
+            last_row_index=summary.last_row_index or 0,
         )
     return Selection(
-        selection_id=row["selection_id"],
-        status=row["status"],
-        goals=row["loaded"],
-        skipped=row["skipped"],
+        selection_id=summary.selection_id,
+        status=summary.status,  # type: ignore[arg-type]
+        goals=summary.loaded,
+        skipped=summary.skipped,
         upload=upload,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
     )
 
 
-def _user(request: web.Request, principal: Principal) -> str:
-    """The user is X-Yandex-UID (set by the gateway for user traffic) or else the token's subject."""
-    uid = request.headers.get("X-Yandex-UID", "").strip() or principal.sub
-    if not uid:
-        raise BadRequest("no user: send X-Yandex-UID or a token with a subject", code="missing_user")
-    return uid
+def _goal_model(goal: VisibleGoal) -> Goal:
+    return Goal.model_validate(goal, from_attributes=True)
 
 
 @routes.get(
     "/v1/goals",
     summary="The user's goals: selection active and now within [starts_at, expires_at)",
-    scope=READ,
+    scope=(READ, READ_ANY),
+    query=GoalsQuery,
     response=list[Goal],
+    errors=(400,),
 )
-async def list_goals(request: web.Request, *, principal: Principal) -> list[Goal]:
-    async with request.app[PG_POOL].acquire() as conn:
-        rows = await goals_sql.visible_goals(conn, _user(request, principal))
-    return [Goal.model_validate(dict(row)) for row in rows]
+async def list_goals(request: web.Request, *, query: GoalsQuery, principal: Principal) -> list[Goal]:
+    """The user is the token's subject. A trusted backend (scope goals:read-any) names the user in
+    `?yandex_uid=`; no header names a user."""
+    user = goals_reader(principal.sub, principal.scopes, query.yandex_uid)
+    goals = await goal_reads.visible_goals(request.app[PG_POOL], user)
+    return [_goal_model(goal) for goal in goals]
 
 
 @routes.get(
     "/v1/goals/{goal_id}",
     summary="One of the user's visible goals",
-    scope=READ,
+    scope=(READ, READ_ANY),
     path_params=GoalPath,
+    query=GoalsQuery,
     response=Goal,
-    errors=(404,),
+    errors=(400, 404),
 )
-async def get_goal(request: web.Request, *, path: GoalPath, principal: Principal) -> Goal:
-    async with request.app[PG_POOL].acquire() as conn:
-        row = await goals_sql.visible_goal(conn, _user(request, principal), path.goal_id)
-    if row is None:
-        raise NotFound(f"goal {path.goal_id!r} not found", code="goal_not_found")
-    return Goal.model_validate(dict(row))
+async def get_goal(request: web.Request, *, path: GoalPath, query: GoalsQuery, principal: Principal) -> Goal:
+    user = goals_reader(principal.sub, principal.scopes, query.yandex_uid)
+    goal = await goal_reads.visible_goal(request.app[PG_POOL], user, path.goal_id)
+    return _goal_model(goal)

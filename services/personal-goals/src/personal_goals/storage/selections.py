@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import asyncpg
+
+
+@dataclass(frozen=True)
+class SelectionSummary:
+    selection_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    table_address: str | None  # the upload that created it (None: created by hand)
+    upload_status: str | None
+    total_rows: int | None
+    last_row_index: int | None
+    loaded: int
+    skipped: int
+
 
 _SUMMARY = """
 SELECT s.selection_id, s.status, s.created_at, s.updated_at,
@@ -12,12 +30,14 @@ FROM selections s LEFT JOIN selection_upload_progresses p ON p.selection_id = s.
 """
 
 
-async def list_selections(conn: asyncpg.Connection, *, offset: int, limit: int) -> list[asyncpg.Record]:
-    return list(await conn.fetch(_SUMMARY + " ORDER BY s.selection_id OFFSET $1 LIMIT $2", offset, limit))
+async def list_selections(conn: asyncpg.Connection, *, offset: int, limit: int) -> list[SelectionSummary]:
+    rows = await conn.fetch(_SUMMARY + " ORDER BY s.selection_id OFFSET $1 LIMIT $2", offset, limit)
+    return [SelectionSummary(**dict(row)) for row in rows]
 
 
-async def get_selection(conn: asyncpg.Connection, selection_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(_SUMMARY + " WHERE s.selection_id = $1", selection_id)
+async def get_selection(conn: asyncpg.Connection, selection_id: str) -> SelectionSummary | None:
+    row = await conn.fetchrow(_SUMMARY + " WHERE s.selection_id = $1", selection_id)
+    return None if row is None else SelectionSummary(**dict(row))
 
 
 async def set_status(conn: asyncpg.Connection, selection_id: str, status: str) -> str | None:

@@ -16,6 +16,7 @@ class GoalUpload:
     total_rows: int
     last_row_index: int
     failure_reason: str | None
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,23 @@ def _upload(row: asyncpg.Record | None) -> GoalUpload | None:
     if row is None:
         return None
     return GoalUpload(
-        row["table_address"], row["status"], row["total_rows"], row["last_row_index"], row["failure_reason"]
+        row["table_address"],
+        row["status"],
+        row["total_rows"],
+        row["last_row_index"],
+        row["failure_reason"],
+        row["generation"],
     )
 
 
-async def get_upload(
-    conn: asyncpg.Connection, table_address: str, *, for_update: bool = False
-) -> GoalUpload | None:
-    lock = " FOR UPDATE" if for_update else ""
+async def get_upload(conn: asyncpg.Connection, table_address: str) -> GoalUpload | None:
+    return _upload(await conn.fetchrow("SELECT * FROM goal_uploads WHERE table_address = $1", table_address))
+
+
+async def lock_upload(conn: asyncpg.Connection, table_address: str) -> GoalUpload | None:
+    """The upload, locked until the transaction ends (chunks and status changes take turns)."""
     return _upload(
-        await conn.fetchrow(f"SELECT * FROM goal_uploads WHERE table_address = $1{lock}", table_address)
+        await conn.fetchrow("SELECT * FROM goal_uploads WHERE table_address = $1 FOR UPDATE", table_address)
     )
 
 
@@ -88,12 +96,20 @@ async def insert_selection_progresses(
     )
 
 
-async def selections_already_uploading(conn: asyncpg.Connection, selection_ids: Sequence[str]) -> list[str]:
+async def selections_already_uploading(
+    conn: asyncpg.Connection, table_address: str, selection_ids: Sequence[str]
+) -> list[str]:
+    """Selections an upload has claimed, except those of a cancelled upload of this very table (its
+    next apply takes them over)."""
     rows = await conn.fetch(
         """
-        SELECT selection_id FROM selection_upload_progresses
-        WHERE selection_id = any($1::text[]) ORDER BY selection_id
+        SELECT p.selection_id
+        FROM selection_upload_progresses p JOIN goal_uploads u ON u.table_address = p.table_address
+        WHERE p.selection_id = any($2::text[])
+          AND NOT (u.table_address = $1 AND u.status = 'cancelled')
+        ORDER BY p.selection_id
         """,
+        table_address,
         list(selection_ids),
     )
     return [row["selection_id"] for row in rows]
@@ -112,12 +128,20 @@ def _progress(row: asyncpg.Record) -> SelectionProgress:
     )
 
 
-async def selection_progresses(
-    conn: asyncpg.Connection, table_address: str, *, for_update: bool = False
-) -> list[SelectionProgress]:
-    lock = " FOR UPDATE" if for_update else ""
+async def selection_progresses(conn: asyncpg.Connection, table_address: str) -> list[SelectionProgress]:
     rows = await conn.fetch(
-        f"SELECT * FROM selection_upload_progresses WHERE table_address = $1 ORDER BY selection_id{lock}",
+        "SELECT * FROM selection_upload_progresses WHERE table_address = $1 ORDER BY selection_id",
+        table_address,
+    )
+    return [_progress(row) for row in rows]
+
+
+async def lock_selection_progresses(conn: asyncpg.Connection, table_address: str) -> list[SelectionProgress]:
+    rows = await conn.fetch(
+        """
+        SELECT * FROM selection_upload_progresses WHERE table_address = $1
+        ORDER BY selection_id FOR UPDATE
+        """,
         table_address,
     )
     return [_progress(row) for row in rows]
@@ -157,12 +181,55 @@ async def advance_upload(
     )
 
 
+async def cancel_upload(conn: asyncpg.Connection, table_address: str) -> list[SelectionProgress]:
+    """Mark the upload and its unfinished selections cancelled; returns the selections it cancelled."""
+    await conn.execute(
+        "UPDATE goal_uploads SET status = 'cancelled', updated_at = now() WHERE table_address = $1",
+        table_address,
+    )
+    rows = await conn.fetch(
+        """
+        UPDATE selection_upload_progresses SET status = 'cancelled', updated_at = now()
+        WHERE table_address = $1 AND status IN ('pending', 'in_progress', 'failed') RETURNING *
+        """,
+        table_address,
+    )
+    return [_progress(row) for row in rows]
+
+
+async def restart_cancelled_upload(conn: asyncpg.Connection, table_address: str, total_rows: int) -> int:
+    """Start a cancelled upload over as its next generation: what the cancelled one loaded or
+    skipped is removed (a selection is uploaded by one upload only, so its goals are the upload's).
+    Returns the new generation."""
+    await conn.execute(
+        """
+        DELETE FROM goals g USING selection_upload_progresses p
+        WHERE p.table_address = $1 AND g.selection_id = p.selection_id
+        """,
+        table_address,
+    )
+    await conn.execute("DELETE FROM goal_upload_skips WHERE table_address = $1", table_address)
+    await conn.execute("DELETE FROM selection_upload_progresses WHERE table_address = $1", table_address)
+    generation: int = await conn.fetchval(
+        """
+        UPDATE goal_uploads
+        SET status = 'pending', generation = generation + 1, total_rows = $2, last_row_index = 0,
+            failure_reason = NULL, updated_at = now()
+        WHERE table_address = $1 AND status = 'cancelled'
+        RETURNING generation
+        """,
+        table_address,
+        total_rows,
+    )
+    return generation
+
+
 async def fail_upload(conn: asyncpg.Connection, table_address: str, reason: str) -> list[SelectionProgress]:
     """Mark the upload and its unfinished selections failed; returns the selections it failed."""
     await conn.execute(
         """
         UPDATE goal_uploads SET status = 'failed', failure_reason = $2, updated_at = now()
-        WHERE table_address = $1 AND status <> 'complete'
+        WHERE table_address = $1 AND status IN ('pending', 'in_progress')
         """,
         table_address,
         reason[:2000],
@@ -170,7 +237,7 @@ async def fail_upload(conn: asyncpg.Connection, table_address: str, reason: str)
     rows = await conn.fetch(
         """
         UPDATE selection_upload_progresses SET status = 'failed', updated_at = now()
-        WHERE table_address = $1 AND status <> 'complete' RETURNING *
+        WHERE table_address = $1 AND status IN ('pending', 'in_progress') RETURNING *
         """,
         table_address,
     )

@@ -1,16 +1,14 @@
-"""HTTP handlers: parse, call one service function, serialise."""
+"""HTTP handlers: parse, call one use case, serialise. Exceptions are answered by `segments.errors`."""
 
 from __future__ import annotations
 
 import json
-import uuid
 
 from aiohttp import web
 
 from quintet_s3 import ObjectStore
 from quintet_service import PG_POOL, S3_CLIENT, app_settings
-from quintet_web import BadRequest, Conflict, NotFound, RouteTable, absolute_url
-from segments import history_report, segmentation
+from quintet_web import RouteTable, absolute_url
 from segments.api.models import (
     ChangeRolloutRequest,
     CreateSegmentRequest,
@@ -26,29 +24,24 @@ from segments.api.models import (
     UpdateUserSegmentsRequest,
     UserPath,
 )
-from segments.domain import rules
+from segments.domain import model, rules
 from segments.settings import Settings
-from segments.storage import memberships as memberships_sql
-from segments.storage import reports as reports_sql
+from segments.usecases import history_reports, memberships, segments
 
 routes = RouteTable("segments")
 
 READ = "segments:read"
 WRITE = "segments:write"
 API = "/api/v1"
+# How long a client should wait before asking for a pending report again (seconds).
+REPORT_RETRY_AFTER = 1
+# A rollout is materialised before the answer (every known user covered): over millions of users
+# that takes longer than the platform's default handler timeout. Cut short, the growth is finished
+# by the worker (and by a repeated request).
+ROLLOUT_TIMEOUT = 300.0
 
 
-def _bad(exc: rules.RuleViolation) -> BadRequest:
-    return BadRequest(
-        str(exc), code="validation_error", details=[{"field": exc.field, "message": str(exc), "type": "rule"}]
-    )
-
-
-def _not_found(exc: segmentation.SegmentsNotFound) -> NotFound:
-    return NotFound(str(exc), code="segment_not_found", details={"slugs": exc.slugs})
-
-
-def _segment(segment: segmentation.Segment) -> Segment:
+def _segment(segment: model.Segment) -> Segment:
     return Segment(slug=segment.slug, percent=segment.percent, created_at=segment.created_at)
 
 
@@ -60,16 +53,13 @@ def _segment(segment: segmentation.Segment) -> Segment:
     response=Segment,
     status=201,
     errors=(400, 409),
+    timeout=ROLLOUT_TIMEOUT,
 )
 async def create_segment(request: web.Request, *, body: CreateSegmentRequest) -> Segment:
-    try:
-        slug = rules.normalise_slug(body.slug)
-        buckets = rules.rollout_buckets(body.percent, body.selection)
-        segment, _ = await segmentation.create_segment(request.app[PG_POOL], slug, buckets)
-    except rules.RuleViolation as exc:
-        raise _bad(exc) from exc
-    except segmentation.SegmentExists as exc:
-        raise Conflict(str(exc), code="segment_exists", details={"slug": exc.slug}) from exc
+    slug = rules.normalise_slug(body.slug)
+    buckets = rules.rollout_buckets(body.percent, body.selection)
+    batch = app_settings(request, Settings).rollout_batch_users
+    segment, _ = await segments.create_segment(request.app[PG_POOL], slug, buckets, batch)
     return _segment(segment)
 
 
@@ -81,18 +71,15 @@ async def create_segment(request: web.Request, *, body: CreateSegmentRequest) ->
     body=ChangeRolloutRequest,
     response=Segment,
     errors=(400, 404),
+    timeout=ROLLOUT_TIMEOUT,
 )
 async def change_rollout(request: web.Request, *, path: SegmentPath, body: ChangeRolloutRequest) -> Segment:
+    slug = rules.normalise_slug(path.slug)
     if body.percent is None and body.selection is None:
-        raise BadRequest("percent is required", code="validation_error", details=[{"field": "percent"}])
-    try:
-        buckets = rules.rollout_buckets(body.percent, body.selection)
-        segment = await segmentation.change_rollout(request.app[PG_POOL], path.slug.strip().upper(), buckets)
-    except rules.RuleViolation as exc:
-        raise _bad(exc) from exc
-    except segmentation.SegmentsNotFound as exc:
-        raise _not_found(exc) from exc
-    return _segment(segment)
+        raise rules.RuleViolation("percent", "percent is required")
+    buckets = rules.rollout_buckets(body.percent, body.selection)
+    batch = app_settings(request, Settings).rollout_batch_users
+    return _segment(await segments.change_rollout(request.app[PG_POOL], slug, buckets, batch))
 
 
 @routes.delete(
@@ -101,13 +88,10 @@ async def change_rollout(request: web.Request, *, path: SegmentPath, body: Chang
     scope=WRITE,
     path_params=SegmentPath,
     status=204,
-    errors=(404,),
+    errors=(400, 404),
 )
 async def delete_segment(request: web.Request, *, path: SegmentPath) -> None:
-    try:
-        await segmentation.delete_segment(request.app[PG_POOL], path.slug.strip().upper())
-    except segmentation.SegmentsNotFound as exc:
-        raise _not_found(exc) from exc
+    await segments.delete_segment(request.app[PG_POOL], rules.normalise_slug(path.slug))
 
 
 @routes.get(
@@ -117,11 +101,11 @@ async def delete_segment(request: web.Request, *, path: SegmentPath) -> None:
     response=list[Segment],
 )
 async def list_segments(request: web.Request) -> list[Segment]:
-    return [_segment(s) for s in await segmentation.list_segments(request.app[PG_POOL])]
+    return [_segment(s) for s in await segments.list_segments(request.app[PG_POOL])]
 
 
 def _membership_change(body: UpdateUserSegmentsRequest) -> rules.MembershipChange:
-    now = segmentation.utc_now()
+    now = memberships.utc_now()
     to_add: list[rules.SegmentToAdd] = []
     for index, item in enumerate(body.segments_to_add):
         field = f"segments_to_add.{index}"
@@ -152,13 +136,8 @@ def _membership_change(body: UpdateUserSegmentsRequest) -> rules.MembershipChang
 async def update_user_segments(
     request: web.Request, *, path: UserPath, body: UpdateUserSegmentsRequest
 ) -> list[str]:
-    try:
-        change = _membership_change(body)
-        return await segmentation.update_user(request.app[PG_POOL], path.user_id, change)
-    except rules.RuleViolation as exc:
-        raise _bad(exc) from exc
-    except segmentation.SegmentsNotFound as exc:
-        raise _not_found(exc) from exc
+    change = _membership_change(body)
+    return await memberships.update_user(request.app[PG_POOL], path.user_id, change)
 
 
 @routes.get(
@@ -170,7 +149,7 @@ async def update_user_segments(
 )
 async def user_segments(request: web.Request, *, path: UserPath) -> web.Response:
     # The hot path: one prepared query on a pooled connection, no transaction, JSON by hand.
-    slugs = await memberships_sql.active_slugs(request.app[PG_POOL], path.user_id)
+    slugs = await memberships.user_segments(request.app[PG_POOL], path.user_id)
     return web.Response(text=json.dumps(slugs), content_type="application/json")
 
 
@@ -183,7 +162,7 @@ async def user_segments(request: web.Request, *, path: UserPath) -> web.Response
     errors=(400,),
 )
 async def register_users(request: web.Request, *, body: RegisterUsersRequest) -> Registration:
-    result = await segmentation.register_users(request.app[PG_POOL], body.user_ids)
+    result = await memberships.register_users(request.app[PG_POOL], body.user_ids)
     return Registration(registered=result.registered, rollout_memberships=result.rollout_memberships)
 
 
@@ -198,47 +177,47 @@ async def register_users(request: web.Request, *, body: RegisterUsersRequest) ->
     errors=(400,),
 )
 async def request_report(request: web.Request, *, path: UserPath, query: ReportQuery) -> ReportAccepted:
-    try:
-        period = rules.report_period(query.period, query.from_, query.to)
-    except rules.RuleViolation as exc:
-        raise _bad(exc) from exc
-    report_id = await history_report.request_report(request.app[PG_POOL], path.user_id, period)
+    period = rules.report_period(query.period, query.from_, query.to)
+    report_id = await history_reports.request_report(request.app[PG_POOL], path.user_id, period)
     return ReportAccepted(report_id=report_id, link=absolute_url(request, f"{API}/reports/{report_id}"))
 
 
 @routes.get(
     f"{API}/reports/{{report_id}}",
-    summary="A history report: 200 text/csv when ready, 202 while pending, 409 report_failed",
+    summary="A history report: 200 text/csv when ready, 202 while pending, 409 report_failed, 410 gone",
+    description=(
+        'While the report is being built: 202 `{"report_id", "status": "pending"}` with a'
+        " `Retry-After` header (seconds). A report whose file is no longer stored: 410 `report_gone`."
+    ),
     scope=READ,
     path_params=ReportPath,
-    response=ReportPending,
+    response=str,
     response_content_type="text/csv",
-    errors=(404, 409),
+    errors=(404, 409, 410),
+    timeout=None,  # streams for as long as the client reads
 )
 async def get_report(request: web.Request, *, path: ReportPath) -> web.StreamResponse:
-    try:
-        report_id = uuid.UUID(path.report_id)
-    except ValueError:
-        report_id = None  # never issued by us: as unknown as any other id
-    report = None if report_id is None else await reports_sql.get_report(request.app[PG_POOL], report_id)
-    if report is None:
-        raise NotFound(f"report {path.report_id} does not exist", code="report_not_found")
-    if report["status"] == "failed":
-        raise Conflict(
-            f"report {path.report_id} failed: {report['failure_reason']}",
-            code="report_failed",
-            details={"reason": report["failure_reason"]},
+    download = await history_reports.download_report(
+        request.app[PG_POOL],
+        ObjectStore(request.app[S3_CLIENT]),
+        app_settings(request, Settings).reports_bucket,
+        path.report_id,
+    )
+    report = download.report
+    if download.chunks is None:
+        pending = ReportPending(report_id=report.report_id, status="pending")
+        return web.Response(
+            status=202,
+            text=pending.model_dump_json(),
+            content_type="application/json",
+            headers={"Retry-After": str(REPORT_RETRY_AFTER)},
         )
-    if report["status"] == "pending":
-        pending = ReportPending(report_id=report["report_id"], status="pending")
-        return web.Response(status=202, text=pending.model_dump_json(), content_type="application/json")
-    store = ObjectStore(request.app[S3_CLIENT])
     response = web.StreamResponse(
-        headers={"Content-Disposition": f'attachment; filename="segments-history-{report["user_id"]}.csv"'}
+        headers={"Content-Disposition": f'attachment; filename="segments-history-{report.user_id}.csv"'}
     )
     response.content_type = "text/csv"
     await response.prepare(request)
-    async for chunk in store.stream(app_settings(request, Settings).reports_bucket, report["object_key"]):
+    async for chunk in download.chunks:
         await response.write(chunk)
     await response.write_eof()
     return response

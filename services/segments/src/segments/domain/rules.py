@@ -6,18 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from segments.domain.errors import RuleViolation
+
 SLUG_PATTERN = re.compile(r"^[A-Z0-9_.\-]{1,128}$")
 BUCKETS = 10_000  # rollout granularity: 0.01 %
 MAX_USER_ID = 2**63 - 1
 MAX_TTL = timedelta(days=100 * 365)  # also bounds expires_at: beyond it timestamps overflow
-
-
-class RuleViolation(ValueError):
-    """Bad input, named by the field it concerns (the api answers 400)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def normalise_slug(raw: str, field: str = "slug") -> str:

@@ -7,11 +7,12 @@ for, or the history would order them the wrong way round and disagree with GET."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 import asyncpg
 
+from segments.domain.model import HistoryEntry, Registration
 from segments.storage.recording import record_changes
 
 ACTIVE_SLUGS = """
@@ -27,9 +28,15 @@ async def active_slugs(conn: asyncpg.Connection | asyncpg.Pool, user_id: int) ->
     return [row[0] for row in await conn.fetch(ACTIVE_SLUGS, user_id)]
 
 
+async def stage_users(conn: asyncpg.Connection, user_ids: Sequence[int]) -> None:
+    """The ids into `staged_users`, a temporary table dropped at commit (COPY: one round trip)."""
+    await conn.execute("CREATE TEMPORARY TABLE staged_users (user_id bigint NOT NULL) ON COMMIT DROP")
+    await conn.copy_records_to_table("staged_users", records=[(u,) for u in user_ids], columns=["user_id"])
+
+
 async def register_users(
     conn: asyncpg.Connection, source_sql: str, args: Sequence[object], request_id: str | None
-) -> tuple[int, int]:
+) -> Registration:
     """Insert the users of `source_sql` (a query yielding `user_id`) that are new, and the rollout
     memberships of every live rollout segment they fall into; returns (new users, memberships)."""
     rid = f"${len(args) + 1}"
@@ -58,7 +65,7 @@ async def register_users(
         request_id,
     )
     assert row is not None
-    return int(row[1]), int(row[0])
+    return Registration(registered=int(row[1]), rollout_memberships=int(row[0]))
 
 
 async def lock_user(conn: asyncpg.Connection, user_id: int) -> None:
@@ -73,18 +80,22 @@ async def grow_rollout(
     salt: str,
     from_buckets: int,
     buckets: int,
+    after_user_id: int,
+    last_user_id: int,
     request_id: str | None,
 ) -> int:
-    """Every known user whose bucket is in the added range [from_buckets, buckets) and who has not
-    opted out joins. Users of the range the rollout already covered are not looked at again: one
-    who is not a member there left it (TTL, segment membership ended) and stays out."""
+    """Every user in (after_user_id, last_user_id] whose bucket is in the added range
+    [from_buckets, buckets) and who has not opted out joins. Users of the range the rollout already
+    covered are not looked at again: one who is not a member there left it (TTL, explicit delete)
+    and stays out."""
     return int(
         await conn.fetchval(
             f"""
             WITH added AS (
                 INSERT INTO memberships (user_id, segment_id, source, started_at)
                 SELECT u.user_id, $1, 'rollout', statement_timestamp() FROM users u
-                WHERE int4range($6, $4) @> rollout_bucket($3, u.user_id)  -- [from, to): hashed once
+                WHERE u.user_id > $7 AND u.user_id <= $8
+                  AND int4range($6, $4) @> rollout_bucket($3, u.user_id)  -- [from, to): hashed once
                   AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.segment_id = $1 AND o.user_id = u.user_id)
                 ON CONFLICT DO NOTHING RETURNING user_id
             ), changed AS (
@@ -99,6 +110,8 @@ async def grow_rollout(
             buckets,
             request_id,
             from_buckets,
+            after_user_id,
+            last_user_id,
         )
     )
 
@@ -262,15 +275,17 @@ async def delete_memberships(
 
 async def history(
     conn: asyncpg.Connection, user_id: int, start: datetime, end: datetime
-) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            """
-            SELECT user_id, slug, operation, at FROM membership_history
-            WHERE user_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id
-            """,
-            user_id,
-            start,
-            end,
-        )
-    )
+) -> AsyncIterator[HistoryEntry]:
+    """The user's history in [start, end) in time order, read through a cursor (in a transaction):
+    a long history is never held in memory whole."""
+    async for row in conn.cursor(
+        """
+        SELECT user_id, slug, operation, at FROM membership_history
+        WHERE user_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id
+        """,
+        user_id,
+        start,
+        end,
+        prefetch=1000,
+    ):
+        yield HistoryEntry(row["user_id"], row["slug"], row["operation"], row["at"])

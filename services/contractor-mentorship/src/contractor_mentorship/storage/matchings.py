@@ -1,0 +1,310 @@
+"""SQL of matchings and their status transitions.
+
+A driver's profiles arrive as two parallel arrays (park ids, driver ids) and are joined with
+`unnest`, so one statement serves any number of linked profiles or imported rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeAlias
+
+import asyncpg
+
+DriverKey = tuple[str, str]
+Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+def _columns(keys: Sequence[DriverKey]) -> tuple[list[str], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys]
+
+
+async def get(conn: Executor, matching_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM matchings WHERE id = $1", matching_id)
+
+
+async def lock(conn: asyncpg.Connection, matching_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM matchings WHERE id = $1 FOR UPDATE", matching_id)
+
+
+async def by_newbie(conn: Executor, unique_driver_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM matchings WHERE newbie_unique_driver_id = $1", unique_driver_id)
+
+
+async def insert(
+    conn: asyncpg.Connection, matching_id: uuid.UUID, newbie: DriverKey, unique_driver_id: str
+) -> asyncpg.Record | None:
+    """The new matching, or None when the person already has one (the unique key decides)."""
+    return await conn.fetchrow(
+        """
+        INSERT INTO matchings (id, newbie_park_id, newbie_driver_id, newbie_unique_driver_id)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (newbie_unique_driver_id) DO NOTHING
+        RETURNING *
+        """,
+        matching_id,
+        newbie[0],
+        newbie[1],
+        unique_driver_id,
+    )
+
+
+async def is_mentor(conn: Executor, keys: Sequence[DriverKey]) -> bool:
+    parks, drivers = _columns(keys)
+    return bool(
+        await conn.fetchval(
+            """
+            SELECT EXISTS (
+                SELECT 1
+                FROM unnest($1::text[], $2::text[]) AS profile (park_id, driver_id)
+                JOIN matchings m
+                  ON m.mentor_park_id = profile.park_id AND m.mentor_driver_id = profile.driver_id
+            )
+            """,
+            parks,
+            drivers,
+        )
+    )
+
+
+async def of_mentor(
+    conn: Executor, keys: Sequence[DriverKey], statuses: Sequence[str]
+) -> list[asyncpg.Record]:
+    parks, drivers = _columns(keys)
+    return list(
+        await conn.fetch(
+            """
+            SELECT m.*
+            FROM unnest($1::text[], $2::text[]) AS profile (park_id, driver_id)
+            JOIN matchings m
+              ON m.mentor_park_id = profile.park_id AND m.mentor_driver_id = profile.driver_id
+            WHERE m.status = ANY($3::text[])
+            ORDER BY m.matched_at, m.id
+            """,
+            parks,
+            drivers,
+            list(statuses),
+        )
+    )
+
+
+async def transitions_of(conn: Executor, matching_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            """
+            SELECT id, matching_id, created_at, from_status, to_status
+            FROM status_transitions WHERE matching_id = ANY($1::uuid[])
+            ORDER BY matching_id, id
+            """,
+            list(matching_ids),
+        )
+    )
+
+
+async def results_of(conn: Executor, matching_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM results WHERE matching_id = ANY($1::uuid[]) ORDER BY matching_id, stage",
+            list(matching_ids),
+        )
+    )
+
+
+async def insert_transitions(
+    conn: asyncpg.Connection, changes: Sequence[tuple[uuid.UUID, str | None, str]]
+) -> None:
+    """One row per (matching id, from, to), in one statement."""
+    if not changes:
+        return
+    await conn.execute(
+        """
+        INSERT INTO status_transitions (matching_id, from_status, to_status)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+        """,
+        [c[0] for c in changes],
+        [c[1] for c in changes],
+        [c[2] for c in changes],
+    )
+
+
+async def advance(
+    conn: asyncpg.Connection, matching_ids: Sequence[uuid.UUID], from_status: str, to_status: str
+) -> list[asyncpg.Record]:
+    """Move the matchings still in `from_status` to `to_status`; the rows that moved."""
+    return list(
+        await conn.fetch(
+            """
+            UPDATE matchings SET status = $3
+            WHERE id = ANY($1::uuid[]) AND status = $2
+            RETURNING *
+            """,
+            list(matching_ids),
+            from_status,
+            to_status,
+        )
+    )
+
+
+async def set_request_failure(conn: asyncpg.Connection, matching_id: uuid.UUID, reason: str) -> None:
+    await conn.execute(
+        "UPDATE matchings SET request_failure = $2 WHERE id = $1 AND status = 'created'",
+        matching_id,
+        reason[:1000],
+    )
+
+
+async def match_many(
+    conn: asyncpg.Connection,
+    newbie_unique_ids: Sequence[str],
+    mentors: Sequence[DriverKey],
+    connected: Sequence[datetime],
+) -> list[asyncpg.Record]:
+    """Matchings of these newbies still waiting for the CRM become `matched` with their mentor;
+    the rows that moved, each with its previous status as `from_status`."""
+    mentor_parks, mentor_drivers = _columns(mentors)
+    return list(
+        await conn.fetch(
+            """
+            WITH imported AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+                    AS row (newbie_unique_driver_id, mentor_park_id, mentor_driver_id, connected_dttm)
+            ),
+            waiting AS (
+                SELECT m.id, m.status AS from_status, imported.*
+                FROM imported
+                JOIN matchings m ON m.newbie_unique_driver_id = imported.newbie_unique_driver_id
+                WHERE m.status IN ('created', 'requested')
+                FOR UPDATE OF m
+            )
+            UPDATE matchings m
+            SET status = 'matched',
+                mentor_park_id = waiting.mentor_park_id,
+                mentor_driver_id = waiting.mentor_driver_id,
+                matched_at = waiting.connected_dttm,
+                original_connected_dttm = waiting.connected_dttm,
+                request_failure = NULL
+            FROM waiting
+            WHERE m.id = waiting.id
+            RETURNING m.*, waiting.from_status
+            """,
+            list(newbie_unique_ids),
+            mentor_parks,
+            mentor_drivers,
+            list(connected),
+        )
+    )
+
+
+async def in_status(
+    conn: Executor, status: str, *, limit: int, after: uuid.UUID | None = None
+) -> list[asyncpg.Record]:
+    """Matchings in `status` in id order, `limit` at a time after `after` (keyset)."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM matchings
+            WHERE status = $1 AND ($3::uuid IS NULL OR id > $3)
+            ORDER BY id LIMIT $2
+            """,
+            status,
+            limit,
+            after,
+        )
+    )
+
+
+async def participating_since(
+    conn: Executor, status: str, matched_before: datetime, *, limit: int, after: uuid.UUID | None
+) -> list[asyncpg.Record]:
+    """Matchings in `status` matched at or before `matched_before` (keyset by id)."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM matchings
+            WHERE status = $1 AND matched_at <= $2 AND ($4::uuid IS NULL OR id > $4)
+            ORDER BY id LIMIT $3
+            """,
+            status,
+            matched_before,
+            limit,
+            after,
+        )
+    )
+
+
+async def mark_read(conn: Executor, matching_id: uuid.UUID, role: str) -> None:
+    """The reader's mark in the database's clock, the clock message times come from."""
+    if role == "newbie":
+        await conn.execute("UPDATE matchings SET newbie_last_read_at = now() WHERE id = $1", matching_id)
+    else:
+        await conn.execute("UPDATE matchings SET mentor_last_read_at = now() WHERE id = $1", matching_id)
+
+
+async def complete_succeed(
+    conn: asyncpg.Connection, matching_ids: Sequence[uuid.UUID], promocodes: Sequence[str]
+) -> list[asyncpg.Record]:
+    """`finished` matchings with a promocode become `succeed`; the rows that moved."""
+    return list(
+        await conn.fetch(
+            """
+            UPDATE matchings m
+            SET status = 'succeed', mentor_promocode = issued.promocode, completed_at = now()
+            FROM unnest($1::uuid[], $2::text[]) AS issued (id, promocode)
+            WHERE m.id = issued.id AND m.status = 'finished'
+            RETURNING m.*
+            """,
+            list(matching_ids),
+            list(promocodes),
+        )
+    )
+
+
+async def fail_overdue(
+    conn: asyncpg.Connection, matched_before: datetime, spared: Sequence[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """`finished` matchings matched before `matched_before` and not in `spared` become `failed`."""
+    return list(
+        await conn.fetch(
+            """
+            UPDATE matchings
+            SET status = 'failed', completed_at = now()
+            WHERE status = 'finished' AND matched_at < $1 AND NOT (id = ANY($2::uuid[]))
+            RETURNING *
+            """,
+            matched_before,
+            list(spared),
+        )
+    )
+
+
+async def page(
+    conn: Executor,
+    *,
+    status: str | None,
+    park_id: str | None,
+    driver_id: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Matchings newest first, filtered (a park/driver matches the newbie's or the mentor's), keyset."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM matchings
+            WHERE ($1::text IS NULL OR status = $1)
+              AND ($2::text IS NULL OR newbie_park_id = $2 OR mentor_park_id = $2)
+              AND ($3::text IS NULL OR newbie_driver_id = $3 OR mentor_driver_id = $3)
+              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+            ORDER BY created_at DESC, id DESC
+            LIMIT $6
+            """,
+            status,
+            park_id,
+            driver_id,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+    )

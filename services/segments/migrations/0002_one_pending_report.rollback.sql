@@ -1,0 +1,1 @@
+DROP INDEX reports_one_pending_idx;
