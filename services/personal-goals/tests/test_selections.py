@@ -9,7 +9,7 @@ import pytest
 
 from personal_goals.api.models import Selection
 from quintet_contracts.personal_goals import SELECTION_STATUS_CHANGED, SelectionStatusChanged
-from quintet_testing import expect, expect_error, outbox_events
+from quintet_testing import eventually, expect, expect_error, published_events
 
 from .conftest import ADMIN, goal_row
 
@@ -36,18 +36,18 @@ async def test_a_selection_is_listed_with_goal_counts_and_upload_status(client: 
 
 
 async def test_activating_a_selection_publishes_its_status_change_once(
-    client: Any, uploaded: None, db: asyncpg.Pool
+    client: Any, uploaded: None, db: asyncpg.Pool, amqp_url: str
 ) -> None:
-    for _ in range(2):
-        body = await expect(
-            await client.post(UPDATE, json={"selection_id": "b", "status": "active"}, headers=ADMIN),
-            200,
-            Selection,
-        )
-        assert body.status == "active"
-    assert await outbox_events(db, SELECTION_STATUS_CHANGED) == [
-        SelectionStatusChanged(selection_id="b", status="active", previous_status="hidden")
-    ]
+    async with published_events(amqp_url, SELECTION_STATUS_CHANGED) as events:
+        for _ in range(2):
+            body = await expect(
+                await client.post(UPDATE, json={"selection_id": "b", "status": "active"}, headers=ADMIN),
+                200,
+                Selection,
+            )
+            assert body.status == "active"
+        await eventually(lambda: events and _outbox_empty(db), timeout=15)
+    assert events == [SelectionStatusChanged(selection_id="b", status="active", previous_status="hidden")]
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,8 @@ async def test_an_unknown_selection_is_not_found(client: Any) -> None:
     await expect_error(
         await client.get("/internal/admin/selections/nope", headers=ADMIN), 404, "selection_not_found"
     )
+
+
+async def _outbox_empty(db: asyncpg.Pool) -> bool:
+    """Everything written has been published (the running relay deletes what it sent)."""
+    return bool(await db.fetchval("SELECT count(*) = 0 FROM outbox"))

@@ -13,7 +13,7 @@ import pytest
 
 from personal_goals.api.models import UploadStatusResponse
 from quintet_contracts.personal_goals import UPLOAD_PROGRESS, UploadProgress
-from quintet_testing import eventually, expect, expect_error, outbox_events
+from quintet_testing import eventually, expect, expect_error, published_events
 
 from .conftest import ADMIN, NOW, goal_row
 
@@ -239,11 +239,12 @@ async def test_apply_of_an_invalid_dataset_is_rejected_and_starts_nothing(
 
 
 async def test_each_chunk_publishes_upload_progress_events(
-    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+    put_goals: Any, upload: Any, worker: None, amqp_url: str
 ) -> None:
     table = await put_goals([goal_row(f"g{i}", f"u{i}") for i in range(10)])
-    await upload(table)
-    events = await outbox_events(db, UPLOAD_PROGRESS)
+    async with published_events(amqp_url, UPLOAD_PROGRESS) as events:
+        await upload(table)
+        await eventually(lambda: len(events) >= 3, timeout=15)
     assert [e.last_row_index for e in events] == [4, 8, 10]
     assert events[-1] == UploadProgress(
         table=table, selection_id="sel-1", last_row_index=10, loaded=10, skipped=0, status="complete"

@@ -17,13 +17,16 @@ import pyarrow as pa
 
 from contractor_mentorship.storage.results import RESULT_COLUMNS
 from quintet_s3 import (
+    CONTENT_TYPE_BY_FORMAT,
+    Dataset,
     DatasetNotFound,
+    DatasetPolicy,
     ObjectAlreadyExists,
     ObjectStore,
     open_dataset,
     parse_dataset_address,
+    serialize_table,
 )
-from quintet_s3.datasets import CONTENT_TYPE_BY_FORMAT, serialize_table
 
 READ_BATCH_ROWS = 20_000
 MAX_ID_LENGTH = 64
@@ -118,14 +121,23 @@ def _timestamp(value: Any) -> datetime | None:
 async def _rows(store: ObjectStore, url: str, columns: Sequence[str]) -> AsyncIterator[dict[str, Any]]:
     """Rows of a dataset as dicts of `columns` (missing columns read as None); nothing if absent."""
     try:
-        dataset = await open_dataset(store, url)
+        dataset = await _open(store, url)
     except DatasetNotFound:
         return
-    present = [c for c in columns if c in dataset.schema.names]
-    async for _, table in dataset.iter_batches(batch_size=READ_BATCH_ROWS):
-        chunk = table.select(present).to_pydict()
-        for index in range(table.num_rows):
+    async for batch in dataset.iter_batches(0, READ_BATCH_ROWS):
+        if batch.table is None:  # CSV/JSONL: an unreadable record is a row of Nones (counted as skipped)
+            for record in batch.records or []:
+                yield {c: (record.values or {}).get(c) for c in columns}
+            continue
+        present = [c for c in columns if c in batch.table.column_names]
+        chunk = batch.table.select(present).to_pydict()
+        for index in range(batch.table.num_rows):
             yield {c: (chunk[c][index] if c in chunk else None) for c in columns}
+
+
+async def _open(store: ObjectStore, url: str) -> Dataset:
+    """A configured CRM dataset (trusted settings): readable in its own bucket only."""
+    return await open_dataset(store, url, DatasetPolicy(allowed=(parse_dataset_address(url).bucket,)))
 
 
 @dataclass(frozen=True)
@@ -192,7 +204,7 @@ async def promocodes_for(
 ) -> dict[str, str] | None:
     """`entity_id` → promocode for the wanted entity ids; None when the day's dataset is absent."""
     try:
-        await open_dataset(store, url)
+        await _open(store, url)
     except DatasetNotFound:
         return None
     found: dict[str, str] = {}
