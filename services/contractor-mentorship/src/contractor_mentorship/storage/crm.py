@@ -17,15 +17,15 @@ import pyarrow as pa
 
 from contractor_mentorship.storage.results import RESULT_COLUMNS
 from quintet_s3 import (
+    CONTENT_TYPE_BY_FORMAT,
     DatasetNotFound,
     DatasetPolicy,
     ObjectAlreadyExists,
     ObjectStore,
     open_dataset,
     parse_dataset_address,
+    serialize_table,
 )
-from quintet_s3.dataset_address import CONTENT_TYPE_BY_FORMAT
-from quintet_s3.dataset_writer import serialize_table
 
 READ_BATCH_ROWS = 20_000
 MAX_ID_LENGTH = 64
