@@ -45,7 +45,7 @@ status:
 	@if [ -x $(PY) ]; then $(PY) deploy/run_local.py --status || true; else echo "stack: not running"; fi
 
 test: install infra catalog-check
-	@$(PY) -m pytest $(wildcard libs services tests-e2e)
+	@$(PY) -m pytest $(wildcard libs services deploy/console tests-e2e)
 
 test-unit: install
 	@$(PY) -m pytest $(wildcard libs services)
@@ -60,7 +60,7 @@ check-packages: uv
 lint: install
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
-	@$(PY) -m mypy $(foreach p,$(wildcard libs/*/src/* services/*/src/*),-p $(notdir $(p)))
+	@$(PY) -m mypy $(foreach p,$(wildcard libs/*/src/* services/*/src/* deploy/console/src/*),-p $(notdir $(p)))
 
 format: install
 	@$(PY) -m ruff format .

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 UV="$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")"
 PY=.venv/bin/python
 status=0
-for dir in libs/* services/* deploy/stand-ins; do
+for dir in libs/* services/* deploy/stand-ins deploy/console; do
   [ -f "$dir/pyproject.toml" ] || continue
   name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/pyproject.toml" | head -1)
   package=$(basename "$(ls -d "$dir"/src/*/ | head -1)")

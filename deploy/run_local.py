@@ -255,12 +255,17 @@ def run_local() -> int:
             apis[s.name] = stack.start(f"{s.name} api", [*argv, "api"], service_envs[s.name])
             stack.start(f"{s.name} worker", [*argv, "worker"], service_envs[s.name])
         for s in services:
-            wait_http(f"http://127.0.0.1:{ports[s.name]}/health", 90, apis[s.name])
+            wait_http(f"http://127.0.0.1:{ports[s.name]}/health", 600, apis[s.name])
         upstreams = {s.name: f"127.0.0.1:{ports[s.name]}" for s in services}
+        console_port = int(env.get("QUINTET_CONSOLE_PORT", "8089"))
+        console_argv = [sys.executable, "-m", "quintet_console", "--port", str(console_port)]
+        wait_http(f"http://127.0.0.1:{console_port}/health", 30, stack.start("console", console_argv, env))
         run_dir = Path(tempfile.mkdtemp(prefix="quintet-gateway-"))
         prepare_run_dir(run_dir)
         (run_dir / "nginx.conf").write_text(
-            render_gateway(str(run_dir), f"127.0.0.1:{gateway_port}", upstreams)
+            render_gateway(
+                str(run_dir), f"127.0.0.1:{gateway_port}", upstreams, console=f"127.0.0.1:{console_port}"
+            )
         )
         gateway = stack.start(
             "gateway", [ensure_nginx(), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf")], env
@@ -273,6 +278,7 @@ def run_local() -> int:
         log(f"gateway ready on {gateway_url}/")
         for name in upstreams:
             log(f"  {name}: {gateway_url}/{name}/docs")
+        log(f"  console: {gateway_url}/console/")
         log("Ctrl-C stops everything")
         return stack.watch()
     except Stop as stop:
@@ -321,13 +327,13 @@ def detach(argv: list[str]) -> int:
             start_new_session=True,
         )
     log(f"starting in the background (pid {process.pid}); output in {stack_state.log_file}")
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 900
     while stack_state.gateway_url() is None or stack_state.running_pid() != process.pid:
         if process.poll() is not None:
             log(f"the stack exited with {process.returncode}; see {stack_state.log_file}")
             return 1
         if time.monotonic() > deadline:
-            log(f"the stack did not come up within 180 s; see {stack_state.log_file}")
+            log(f"the stack did not come up within 900 s; see {stack_state.log_file}")
             return 1
         time.sleep(0.3)
     log(f"ready: {stack_state.gateway_url()}/ (`make status`, `make stop`)")

@@ -46,6 +46,13 @@ ALL_SERVICES = [
             "FLEET_RENT": "/fleet-rent",
             "CLIENT_EVENTS": "/client-events",
         },
+        # A local demo moves: the CRM imports run every few seconds (production: 5 min, 1 h, 1 day).
+        local_env={
+            "CONTRACTOR_MENTORSHIP_IMPORT_MATCHINGS_PERIOD_SECONDS": "5",
+            "CONTRACTOR_MENTORSHIP_IMPORT_PROGRESS_PERIOD_SECONDS": "10",
+            "CONTRACTOR_MENTORSHIP_IMPORT_FINISHED_PERIOD_SECONDS": "30",
+            "CONTRACTOR_MENTORSHIP_ARCHIVE_PERIOD_SECONDS": "60",
+        },
     ),
     # The solver stand-in serves the solver's own paths (/vrs/api/v1/...) at the root.
     Service("vrs-import", "vrs_import", "VRS_IMPORT_", 8084, upstreams={"SOLVER": ""}),
@@ -100,10 +107,11 @@ def render_gateway(
     *,
     www_dir: str | None = None,
     read_timeout: str = "300s",
+    console: str = "127.0.0.1:8089",
 ) -> str:
     """The nginx config: `upstreams` maps a running service's name to its api's host:port; every other
     known service answers 503 service_not_started. `www_dir` holds the front door (default: run_dir/www,
-    where `prepare_run_dir` copies it)."""
+    where `prepare_run_dir` copies it); `console` is the admin console's host:port (deploy/console)."""
     known = [s.name for s in ALL_SERVICES]
     unknown = sorted(set(upstreams) - set(known))
     if unknown:
@@ -130,6 +138,7 @@ def render_gateway(
         "PREFIX_LIST": ", ".join(prefixes),
         "PREFIX_JSON": ", ".join(json.dumps(p) for p in prefixes),
         "VERSION_JSON": json.dumps({"version": project_version(), "services": known}),
+        "CONSOLE": console,
     }
     config = (GATEWAY / "nginx.conf.template").read_text()
     for name, value in values.items():
@@ -149,8 +158,15 @@ def prepare_run_dir(run_dir: Path) -> None:
 
 
 def render_docker_gateway() -> str:
-    """The gateway config docker compose mounts (deploy/gateway/nginx.docker.conf, checked in)."""
-    upstreams = {s.name: f"{s.name}-api:{s.port}" for s in ALL_SERVICES if s.present}
-    return render_gateway("/tmp", "8080", upstreams, www_dir="/usr/share/quintet/www").replace(
-        "daemon off;\n", ""
-    )
+    """The gateway config docker compose mounts (deploy/gateway/nginx.docker.conf, checked in). It routes
+    to the services with an `<name>-api` block in docker-compose.yml (nginx would not start on a host
+    name compose does not define); the others answer 503 service_not_started."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    upstreams = {
+        s.name: f"{s.name}-api:{s.port}"
+        for s in ALL_SERVICES
+        if s.present and f"\n  {s.name}-api:" in compose
+    }
+    return render_gateway(
+        "/tmp", "8080", upstreams, www_dir="/usr/share/quintet/www", console="console:8089"
+    ).replace("daemon off;\n", "")

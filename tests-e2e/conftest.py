@@ -65,6 +65,7 @@ def stack(
     }
     for service in present_services():
         env[f"{service.env_prefix}PORT"] = str(free_port())
+    env["QUINTET_CONSOLE_PORT"] = str(free_port())
     # The runner's temp folders (the gateway's run dir) go here, so none can be confused with another's.
     # Not under pytest's tmp_path: nginx workers (`nobody` when root starts nginx) must reach it.
     run_tmp = Path(tempfile.mkdtemp(prefix="quintet-e2e-"))
@@ -141,6 +142,7 @@ def bare_stack_env(
         "QUINTET_S3_SECRET_KEY": s3_credentials["secret_key"],
         "QUINTET_GATEWAY_PORT": str(free_port()),
         "QUINTET_STAND_INS_PORT": str(free_port()),
+        "QUINTET_CONSOLE_PORT": str(free_port()),
         "QUINTET_STATE_DIR": str(tmp_path / "state"),
         "TMPDIR": str(run_tmp),
     }
@@ -150,7 +152,18 @@ def bare_stack_env(
     assert not left_behind, f"the gateway's run dir is left behind: {left_behind}"
 
 
-STARTUP_TIMEOUT = 180  # a loaded 2-core CI machine starts the stack in 15-60 s
+# Five services on a busy 2-core machine take from 15 s to several minutes to start (a dozen Python
+# processes importing their libraries). The session's stack starts inside the first test, so e2e tests
+# get a timeout that covers it (pytest_collection_modifyitems below).
+STARTUP_TIMEOUT = 600
+E2E_TEST_TIMEOUT = STARTUP_TIMEOUT + 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(E2E_TEST_TIMEOUT))
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], gateway: str, timeout: float) -> None:

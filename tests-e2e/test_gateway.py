@@ -306,3 +306,21 @@ async def test_an_upstream_answering_garbage_is_a_json_502(lone_gateway):
 async def test_an_upstream_that_does_not_answer_in_time_is_a_json_504(lone_gateway):
     async with aiohttp.ClientSession() as http, http.get(f"{lone_gateway.url}/segments/hang") as response:
         await _json_error(response, 504, "gateway_timeout")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "code"),
+    [
+        ("POST", "/", {}, 405, "method_not_allowed"),
+        ("GET", "/segments/echo", {"X-Big": "x" * 20_000}, 400, "bad_request"),
+        ("GET", "/segments/" + "x" * 20_000, {}, 414, "uri_too_long"),
+    ],
+)
+async def test_requests_the_gateway_refuses_get_a_json_error(
+    lone_gateway, method, path, headers, status, code
+):
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, f"{lone_gateway.url}{path}", headers=headers) as response,
+    ):
+        await _json_error(response, status, code)

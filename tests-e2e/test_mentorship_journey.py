@@ -19,16 +19,9 @@ def _driver(park_id: str, driver_id: str) -> dict[str, str]:
     return bearer("mentorship:driver", sub=f"{park_id}/{driver_id}", park_id=park_id, driver_id=driver_id)
 
 
-def _stand_ins(stack: Any) -> str:
-    env = stack.env
-    if env.get("QUINTET_STAND_INS_URL"):
-        return str(env["QUINTET_STAND_INS_URL"]).rstrip("/")
-    return f"http://127.0.0.1:{env.get('QUINTET_STAND_INS_PORT', '8090')}"
-
-
 async def test_a_newbie_accepts_gets_a_mentor_and_both_see_each_other(stack: Any) -> None:
     base = f"{stack.gateway}/contractor-mentorship"
-    stand_ins = _stand_ins(stack)
+    stand_ins = stack.stand_ins
     person = uuid.uuid4().hex[:10]
     newbie = {"park_id": "park-msk-1", "driver_id": f"e2e-newbie-{person}"}
     phone = "+79005550011"

@@ -11,7 +11,7 @@ import pytest
 from quintet_db import PoolTimeouts, create_pool
 from quintet_testing import eventually
 
-SHORT = PoolTimeouts(statement=0.3, lock=0.2, idle_in_transaction=0.5, acquire=0.2)
+SHORT = PoolTimeouts(statement=0.3, lock=0.2, idle_in_transaction=0.5, acquire=1.0)
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ async def dsn(database_factory) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def short_pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(dsn, "public", min_size=1, max_size=2, timeouts=SHORT)
+    pool = await create_pool(dsn, "public", min_size=2, max_size=2, timeouts=SHORT)
     yield pool
     await pool.close()
 
@@ -69,18 +69,24 @@ async def test_a_lock_wait_over_the_timeout_fails(short_pool: asyncpg.Pool) -> N
             await short_pool.fetchval("SELECT count(*) FROM locked")
 
 
-async def test_a_session_idle_in_its_transaction_is_ended(short_pool: asyncpg.Pool) -> None:
-    async with short_pool.acquire() as conn:
-        transaction = conn.transaction()
-        await transaction.start()
-        pid = await conn.fetchval("SELECT pg_backend_pid()")
+async def test_a_session_idle_in_its_transaction_is_ended(dsn: str, short_pool: asyncpg.Pool) -> None:
+    observer = await asyncpg.connect(dsn)
+    try:
+        async with short_pool.acquire() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
 
-        async def ended() -> bool:
-            return not await short_pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+            async def ended() -> bool:
+                return not await observer.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+                )
 
-        await eventually(ended, timeout=10)
-        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
-            await conn.fetchval("SELECT 1")
+            await eventually(ended, timeout=10)
+            with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+                await conn.fetchval("SELECT 1")
+    finally:
+        await observer.close()
 
 
 @pytest.mark.parametrize("shortcut", ["acquire", "fetchval", "execute"])

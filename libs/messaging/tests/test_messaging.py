@@ -592,19 +592,19 @@ async def test_a_message_whose_parked_record_cannot_be_written_is_not_acked(
         async def park_failed() -> bool:
             return worker.gate.pauses >= 1
 
-        await wait_until(park_failed)
+        await wait_until(park_failed, within=60)
 
     async def back_in_its_queue() -> bool:  # unacked: returned when the worker's connection closed
         return await _ready_in_queue(amqp_url, work_queue(service)) == 1
 
-    await wait_until(back_in_its_queue)
+    await wait_until(back_in_its_queue, within=60)
     await pool.execute("ALTER TABLE parked_messages_away RENAME TO parked_messages")
     async with failing_worker():
 
         async def parked() -> bool:
             return await count(pool, "SELECT count(*) FROM parked_messages") == 1
 
-        await wait_until(parked)
+        await wait_until(parked, within=60)
     assert await count(pool, "SELECT count(*) FROM failed_work WHERE subject = 'r-1'") == 1
     assert set(calls) == {"r-1"}
 

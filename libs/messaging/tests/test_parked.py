@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import aio_pika
 import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from quintet_messaging import HEADER_ATTEMPT, HEADER_PARK_REASON, Worker, WorkerOptions, enqueue_task
+from quintet_contracts import Envelope
+from quintet_messaging import (
+    HEADER_ATTEMPT,
+    HEADER_PARK_REASON,
+    HEADER_TASK_ID,
+    Worker,
+    WorkerOptions,
+    enqueue_task,
+    task_type,
+)
 from quintet_messaging.parked import (
     discard_parked,
     list_parked,
@@ -146,3 +157,45 @@ async def test_the_command_line(
     out = io.StringIO()
     assert await run_command(pool, service, parser("parked").parse_args(argv), out) == status
     assert printed in out.getvalue()
+
+
+async def test_a_message_the_broker_dead_lettered_is_recorded_and_an_old_recorded_copy_dropped(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    handler = Handler()
+    built = worker(service, pool, amqp_url, handler)
+    async with built:  # declares the queues
+        pass
+    assert built.topology is not None
+    envelope = Envelope[Report](type=task_type(service, "report"), producer=service, payload=Report(n=1))
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for headers in (
+            {HEADER_TASK_ID: "r-1", "x-first-death-reason": "delivery_limit"},
+            {HEADER_TASK_ID: "r-old", HEADER_PARK_REASON: "parked and recorded by an older worker"},
+        ):
+            message = aio_pika.Message(
+                envelope.model_dump_json().encode(),
+                message_id=str(uuid.uuid4()),
+                type=envelope.type,
+                headers=headers,  # type: ignore[arg-type]
+            )
+            await channel.default_exchange.publish(message, built.topology.parked_queue)
+
+    async with worker(service, pool, amqp_url, handler):
+
+        async def queue_drained() -> bool:
+            async with await aio_pika.connect(amqp_url) as check:
+                queue = await (await check.channel()).declare_queue(built.topology.parked_queue, passive=True)
+                return queue.declaration_result.message_count == 0
+
+        await wait_until(queue_drained)
+        await wait_until(lambda: _one_parked(pool))
+    [row] = await pool.fetch("SELECT task_id, kind, reason FROM parked_messages")
+    assert (row["task_id"], row["kind"]) == ("r-1", "redelivered")
+    assert row["reason"].startswith("dead-lettered by the broker (delivery_limit)")
+
+
+async def _one_parked(pool: asyncpg.Pool) -> bool:
+    return int(await pool.fetchval("SELECT count(*) FROM parked_messages")) == 1

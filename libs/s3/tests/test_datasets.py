@@ -427,3 +427,12 @@ async def test_a_corrupt_parquet_object_raises_dataset_error(store: ObjectStore,
     await store.put(bucket, "broken.parquet", b"not parquet at all")
     with pytest.raises(DatasetError, match="not a readable Parquet file"):
         await open_dataset(store, f"s3://{bucket}/broken.parquet", allow(bucket))
+
+
+async def test_a_trusted_caller_reads_without_a_policy_and_small_datasets_read_whole(
+    store: ObjectStore, bucket: str
+):
+    await write_dataset_part(store, f"s3://{bucket}/small/", sample_table(0, 5))
+    await write_dataset_part(store, f"s3://{bucket}/small/", sample_table(5, 5))
+    dataset = await open_dataset(store, f"s3://{bucket}/small/")
+    assert (await dataset.read_all()).column("id").to_pylist() == list(range(10))

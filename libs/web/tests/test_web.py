@@ -131,6 +131,12 @@ async def test_malformed_body_is_a_400(client, raw, code):
     await expect_error(response, 400, code)
 
 
+async def test_a_scalar_query_parameter_given_twice_is_a_400_naming_it(client):
+    response = await client.get("/widgets/1?limit=5&limit=7", headers=WRITE)
+    body = await expect_error(response, 400, "validation_error")
+    assert body["details"][0]["field"] == "limit"
+
+
 async def test_invalid_path_and_query_are_400s_naming_the_parameter(client):
     error = await expect_error(await client.get("/widgets/abc", headers=WRITE), 400, "validation_error")
     assert error["details"][0]["field"] == "widget_id"

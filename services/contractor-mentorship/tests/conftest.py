@@ -17,7 +17,15 @@ from aiohttp.test_utils import TestServer
 
 from contractor_mentorship import SERVICE
 from contractor_mentorship.settings import Settings, crm_buckets
-from quintet_s3 import DatasetNotFound, ObjectStore, open_dataset, s3_client, write_dataset_part
+from quintet_s3 import (
+    DatasetNotFound,
+    DatasetPolicy,
+    ObjectStore,
+    open_dataset,
+    parse_dataset_address,
+    s3_client,
+    write_dataset_part,
+)
 from quintet_service import worker_resources
 from quintet_stand_ins.app import create_app as create_stand_ins
 from quintet_testing import bearer, service_fixtures
@@ -176,6 +184,28 @@ async def store(settings: Settings) -> AsyncIterator[ObjectStore]:
         yield store
 
 
+async def read_rows(store: ObjectStore, url: str) -> list[dict[str, Any]]:
+    """Every row of a Parquet dataset (a test's small one); none when it does not exist."""
+    address = parse_dataset_address(url)
+    try:
+        dataset = await open_dataset(store, address, DatasetPolicy((address.bucket,)))
+    except DatasetNotFound:
+        return []
+    return [
+        row
+        async for batch in dataset.iter_batches()
+        for row in (batch.table.to_pylist() if batch.table else [])
+    ]
+
+
+@pytest.fixture
+def dataset_rows(store: ObjectStore) -> Callable[[str], Awaitable[list[dict[str, Any]]]]:
+    async def read(url: str) -> list[dict[str, Any]]:
+        return await read_rows(store, url)
+
+    return read
+
+
 class Crm:
     """Plays the CRM's side of the datasets in a test: reads requests, writes its own tables."""
 
@@ -184,11 +214,7 @@ class Crm:
         self.settings = settings
 
     async def requests(self) -> list[dict[str, Any]]:
-        try:
-            dataset = await open_dataset(self.store, self.settings.new_drivers_url)
-        except DatasetNotFound:
-            return []
-        return list((await dataset.read_all()).to_pylist())
+        return await read_rows(self.store, self.settings.new_drivers_url)
 
     async def distribute(
         self, pairs: list[tuple[dict[str, Any], dict[str, Any]]], connected: datetime

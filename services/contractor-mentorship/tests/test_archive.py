@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from contractor_mentorship.usecases import archive
-from quintet_s3 import ObjectStore, open_dataset
+from quintet_s3 import DatasetPolicy, ObjectStore, list_dataset_parts, parse_dataset_address
 
 AddDriver = Callable[..., Awaitable[dict[str, Any]]]
 RunJob = Callable[[str], Awaitable[dict[str, int]]]
@@ -40,9 +40,8 @@ async def backdate_completion(db: asyncpg.Pool, days: int) -> None:
     await db.execute("UPDATE matchings SET completed_at = completed_at - make_interval(days => $1)", days)
 
 
-async def archived_ids(store: ObjectStore, settings: Any) -> list[str]:
-    dataset = await open_dataset(store, settings.archive_url)
-    return [str(row["id"]) for row in (await dataset.read_all()).to_pylist()]
+async def archived(dataset_rows: Any, settings: Any) -> list[dict[str, Any]]:
+    return list(await dataset_rows(settings.archive_url))
 
 
 async def test_old_completed_matchings_move_to_the_archive_with_their_history(
@@ -53,19 +52,20 @@ async def test_old_completed_matchings_move_to_the_archive_with_their_history(
     db: asyncpg.Pool,
     store: ObjectStore,
     settings: Any,
+    dataset_rows: Any,
 ) -> None:
     ids = await completed(add_driver, accept, crm, run_job, 3)
     assert (await run_job("archive"))["archived"] == 0  # completed just now: kept
     await backdate_completion(db, 91)
     assert (await run_job("archive"))["archived"] == 3
-    assert sorted(await archived_ids(store, settings)) == sorted(ids)
+    assert sorted(str(r["id"]) for r in await archived(dataset_rows, settings)) == sorted(ids)
     assert await db.fetchval("SELECT count(*) FROM matchings") == 0
     assert await db.fetchval("SELECT count(*) FROM status_transitions") == 0
     assert await db.fetchval("SELECT count(*) FROM results") == 0
-    dataset = await open_dataset(store, settings.archive_url)
-    [part] = dataset.parts
+    address = parse_dataset_address(settings.archive_url)
+    [part] = await list_dataset_parts(store, address, DatasetPolicy((address.bucket,)))
     assert "/month=" in part.key and part.key.endswith(".parquet")
-    row = (await dataset.read_all()).to_pylist()[0]
+    row = (await archived(dataset_rows, settings))[0]
     assert row["status"] == "failed" and '"to_status": "failed"' in row["transitions"].replace(
         ":", ": "
     ).replace(":  ", ": ")
@@ -79,6 +79,7 @@ async def test_a_run_stopped_between_write_and_delete_neither_loses_nor_duplicat
     db: asyncpg.Pool,
     store: ObjectStore,
     settings: Any,
+    dataset_rows: Any,
 ) -> None:
     ids = await completed(add_driver, accept, crm, run_job, 2)
     await backdate_completion(db, 100)
@@ -90,5 +91,5 @@ async def test_a_run_stopped_between_write_and_delete_neither_loses_nor_duplicat
 
     counts = await run_job("archive")
     assert (counts["resumed_batches"], counts["archived"]) == (1, 2)
-    assert sorted(await archived_ids(store, settings)) == sorted(ids)
+    assert sorted(str(r["id"]) for r in await archived(dataset_rows, settings)) == sorted(ids)
     assert await db.fetchval("SELECT count(*) FROM matchings") == 0

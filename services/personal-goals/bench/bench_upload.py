@@ -44,7 +44,7 @@ GOALS = int(os.environ.get("BENCH_GOALS", "1000000"))
 CHUNK_SIZE = int(os.environ.get("BENCH_CHUNK_SIZE", "10000"))  # the service default
 USERS = 200_000
 PER_ROW_SAMPLE = 50_000
-BUCKET = "bench-goals"
+BUCKET = "goals-datasets"  # the service's own dataset bucket (the only one it reads by default)
 WEEK_US = 7 * 24 * 3600 * 1_000_000
 DAY_US = 24 * 3600 * 1_000_000
 

@@ -14,6 +14,7 @@ from quintet_testing import expect, expect_error, outbox_events
 from .conftest import ADMIN, goal_row
 
 UPDATE = "/internal/admin/selections/update"
+APPLY = "/internal/admin/upload_goals_from_yt"
 
 
 @pytest.fixture
@@ -36,8 +37,12 @@ async def test_a_selection_is_listed_with_goal_counts_and_upload_status(client: 
 
 
 async def test_activating_a_selection_publishes_its_status_change_once(
-    client: Any, uploaded: None, db: asyncpg.Pool
+    client: Any, put_goals: Any, db: asyncpg.Pool
 ) -> None:
+    # No worker runs: the upload's first apply creates the selection, and the outbox keeps the event
+    # (a running relay would publish and remove it).
+    table = await put_goals([goal_row("g3", "u3", selection_id="b")])
+    await expect(await client.post(APPLY, json={"table": table}, headers=ADMIN), 200)
     for _ in range(2):
         body = await expect(
             await client.post(UPDATE, json={"selection_id": "b", "status": "active"}, headers=ADMIN),

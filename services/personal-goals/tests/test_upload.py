@@ -12,6 +12,8 @@ import asyncpg
 import pytest
 
 from personal_goals.api.models import UploadStatusResponse
+from personal_goals.usecases.goals_dataset import GoalsReader
+from personal_goals.usecases.selection_upload import UploadSettings, UploadTask, run_upload_slice
 from quintet_contracts.personal_goals import UPLOAD_PROGRESS, UploadProgress
 from quintet_testing import eventually, expect, expect_error, outbox_events
 
@@ -239,10 +241,14 @@ async def test_apply_of_an_invalid_dataset_is_rejected_and_starts_nothing(
 
 
 async def test_each_chunk_publishes_upload_progress_events(
-    put_goals: Any, upload: Any, worker: None, db: asyncpg.Pool
+    client: Any, put_goals: Any, db: asyncpg.Pool, s3: Any, settings: Any
 ) -> None:
+    # The task's slices are run here, not by a worker: its relay would publish and remove the events.
     table = await put_goals([goal_row(f"g{i}", f"u{i}") for i in range(10)])
-    await upload(table)
+    await expect(await client.post(APPLY, json={"table": table}, headers=ADMIN), 200)
+    reader = GoalsReader(s3, settings.dataset_policy())
+    task, slice_settings = UploadTask(table=table), UploadSettings(chunk_size=4, slice_seconds=60)
+    assert await run_upload_slice(db, reader, task, slice_settings)
     events = await outbox_events(db, UPLOAD_PROGRESS)
     assert [e.last_row_index for e in events] == [4, 8, 10]
     assert events[-1] == UploadProgress(

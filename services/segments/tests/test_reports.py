@@ -111,3 +111,11 @@ async def test_the_report_link_answers_the_accepted_model(client: Any) -> None:
     response = await client.get("/api/v1/segments/user/5/csv?period=2023-08", headers=READ)
     accepted = await expect(response, 202, ReportAccepted)
     assert accepted.link.endswith(f"/api/v1/reports/{accepted.report_id}")
+
+
+async def test_the_openapi_documents_the_report_download_as_it_answers(client: Any) -> None:
+    document = await expect(await client.get("/openapi.json"), 200, dict)
+    responses = document["paths"]["/api/v1/reports/{report_id}"]["get"]["responses"]
+    assert responses["200"]["content"] == {"text/csv": {"schema": {"type": "string"}}}
+    assert {"404", "409", "410"} <= set(responses)
+    assert "Retry-After" in document["paths"]["/api/v1/reports/{report_id}"]["get"]["description"]

@@ -125,7 +125,7 @@ class Vrs:
             state = await self.status(import_id, company)
             return state if state["status"] != "running" else None
 
-        return dict(await eventually(done))
+        return dict(await eventually(done, timeout=30))
 
     async def run(
         self,

@@ -43,7 +43,7 @@ async def test_a_failure_mid_import_leaves_nothing_behind(vrs: Any, db: asyncpg.
 async def test_concurrent_imports_into_one_company_serialize_without_losing_routes(
     vrs: Any, worker: Any
 ) -> None:
-    assert worker.concurrency > 1
+    assert worker.options.concurrency > 1
     results = [vrs.result(("van", 1, ["a", "b"])) for _ in range(6)]
     task_ids = [await vrs.solved(result) for result in results]
     responses = await asyncio.gather(*(vrs.post_import(t, "rename_new", "rename_new") for t in task_ids))

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from vrs_import.domain.solution import InvalidSolution, parse_window, solution_from_result
 from vrs_import.solver.models import Result
@@ -78,12 +79,22 @@ def test_a_run_starting_on_a_later_day_is_dated_by_that_day() -> None:
         ((route(1, node("location", 1, 0, time_window="late")),), "time window"),
         ((route(1, node("location", 1, 0, time_window="12:00-09:00")),), "ends before"),
         ((route(1, node("location", 1, 0, ref="a\x00b")),), "unusable"),
-        ((route(1, {"node": {"type": "location", "value": {"id": 1}}, "arrival_time_s": 0}),), "malformed"),
     ],
 )
 def test_a_result_that_cannot_be_imported_is_rejected_with_its_reason(routes: Any, reason: str) -> None:
     with pytest.raises(InvalidSolution, match=reason):
         solution_from_result(result(*routes), max_orders=10)
+
+
+def test_a_malformed_location_fails_validation_of_the_whole_answer() -> None:
+    with pytest.raises(ValidationError, match="point"):
+        result(route(1, {"node": {"type": "location", "value": {"id": 1}}, "arrival_time_s": 0}))
+
+
+def test_nodes_other_than_depots_and_locations_are_skipped() -> None:
+    garage = {"node": {"type": "garage", "value": {"anything": 1}}, "arrival_time_s": 0}
+    solution = solution_from_result(result(route(1, garage, node("location", 1, 10))), max_orders=10)
+    assert [o.number for o in solution.routes[0].orders] == ["1"]
 
 
 def test_more_orders_than_the_limit_are_rejected() -> None:

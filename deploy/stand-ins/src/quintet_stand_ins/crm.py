@@ -28,7 +28,15 @@ from typing import Any
 import pyarrow as pa
 from aiohttp import web
 
-from quintet_s3 import DatasetNotFound, ObjectStore, open_dataset, s3_client, write_dataset_part
+from quintet_s3 import (
+    DatasetNotFound,
+    DatasetPolicy,
+    ObjectStore,
+    open_dataset,
+    parse_dataset_address,
+    s3_client,
+    write_dataset_part,
+)
 
 log = logging.getLogger("quintet_stand_ins.crm")
 
@@ -77,11 +85,19 @@ CONFIG = web.AppKey("crm_config", CrmConfig)
 
 
 async def _rows(store: ObjectStore, url: str) -> list[dict[str, Any]]:
+    """Every row of a (small, Parquet) dataset; none when it does not exist yet."""
+    address = parse_dataset_address(url)
+    policy = DatasetPolicy((f"{address.bucket}/{address.key}",), max_parts=1_000_000)
     try:
-        dataset = await open_dataset(store, url)
+        dataset = await open_dataset(store, address, policy)
     except DatasetNotFound:
         return []
-    return list((await dataset.read_all()).to_pylist())
+    rows: list[dict[str, Any]] = []
+    async for batch in dataset.iter_batches(batch_rows=50_000):
+        if batch.table is not None:
+            rows.extend(batch.table.to_pylist())
+        rows.extend(r.values for r in batch.records or () if isinstance(r.values, dict))
+    return rows
 
 
 async def match_round(config: CrmConfig) -> dict[str, int]:

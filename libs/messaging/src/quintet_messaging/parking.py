@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from quintet_messaging.acks import Acks
+from quintet_messaging.acks import Acks, channel_of
 from quintet_messaging.outage import DatabaseGate, DatabaseUnavailable
 from quintet_messaging.routes import Delivery, Rejection, header_text
 from quintet_messaging.topology import HEADER_ATTEMPT, HEADER_PARK_REASON, HEADER_REQUEST_ID, Topology
@@ -108,8 +109,13 @@ class Parking:
         self.retries += 1
         await self.acks.ack(message)
 
-    async def park(self, rejected: Rejection) -> None:
-        """Record `rejected` in `parked_messages` (and run its `on_parked`), then ack it."""
+    async def park(
+        self,
+        rejected: Rejection,
+        ack: Callable[[AbstractIncomingMessage], Awaitable[None]] | None = None,
+    ) -> None:
+        """Record `rejected` in `parked_messages` (and run its `on_parked`), then ack it (with `ack`
+        for a delivery of another channel than the work queue's)."""
         assert self.topology is not None
         message, route, envelope = rejected.message, rejected.route, rejected.envelope
         headers = own_headers(message)
@@ -153,4 +159,35 @@ class Parking:
             kind=rejected.kind,
             reason=rejected.reason,
         )
-        await self.acks.ack(message)
+        await (ack or self.acks.ack)(message)
+
+    async def record_dead_letter(
+        self, message: AbstractIncomingMessage, decoded: Delivery | Rejection
+    ) -> None:
+        """A message the broker dead-lettered into the parked queue (its delivery limit: consumers
+        kept dying on it) is parked like any other, `on_parked` included; held while the database is
+        down. A copy carrying `x-park-reason` was recorded when it was parked (by an older worker):
+        it is only acked."""
+        if HEADER_PARK_REASON in (message.headers or {}):
+            await _ack_directly(message)
+            return
+        death = header_text((message.headers or {}).get("x-first-death-reason")) or "unknown"
+        reason = f"dead-lettered by the broker ({death}): consumers kept failing to settle it"
+        if isinstance(decoded, Rejection):
+            reason = f"{reason}; {decoded.reason}"
+        route, envelope, task_id = decoded.route, decoded.envelope, decoded.task_id
+        rejected = Rejection(message, route, envelope, task_id, "redelivered", reason)
+        while channel_of(message) is not None:  # once its channel is gone, the broker redelivers it
+            await self.gate.wait_open()
+            try:
+                await self.park(rejected, ack=_ack_directly)
+                return
+            except DatabaseUnavailable as exc:
+                self.gate.close(exc)
+
+
+async def _ack_directly(message: AbstractIncomingMessage) -> None:
+    try:
+        await message.ack()
+    except Exception as exc:
+        log.info("could not ack (channel gone); it will be redelivered", error=repr(exc))

@@ -6,9 +6,10 @@
   for a service whose queue does not exist yet comes back unroutable and stays in the outbox.
 - `<service>.work.wait.<seconds>s` (one per delay tier): fixed `x-message-ttl`, dead-lettered back
   to `<service>.work`. A failed message is republished here with `x-attempt` incremented.
-- `<service>.work.parked` (quorum): messages given up on, with `x-park-reason`. The work queue's
-  `x-delivery-limit` also dead-letters here, as a safety net for messages that crash the consumer;
-  the worker parks such a message itself one return earlier, so it is recorded like any other.
+- `<service>.work.parked` (quorum): the work queue's `x-delivery-limit` dead-letters here, a safety
+  net for messages that crash their consumers (the worker parks such a message itself one return
+  earlier). The worker consumes it and records each message in `parked_messages`, the one record of
+  what was given up on.
 """
 
 from __future__ import annotations

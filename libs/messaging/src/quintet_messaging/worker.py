@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aio_pika.abc import AbstractQueue, AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from pydantic import BaseModel
 
 from quintet_contracts import EventSpec
@@ -159,6 +159,11 @@ class Worker:
         # restored by the robust channel after a reconnect.
         self._queue = await channel.get_queue(self.topology.work_queue, ensure=True)
         self._consumer_tag = await self._queue.consume(self.consumer.on_message)
+        # Its own channel: its acks must not mix with the work queue's batched (multiple) acks.
+        dead_letters = await consume.channel()
+        await dead_letters.set_qos(prefetch_count=8)
+        parked = await dead_letters.get_queue(self.topology.parked_queue, ensure=True)
+        await parked.consume(self._record_dead_letter)
         log.info("worker started", service=self.service, owner=self.owner)
 
     async def stop(self) -> None:
@@ -195,6 +200,9 @@ class Worker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+    async def _record_dead_letter(self, message: AbstractIncomingMessage) -> None:
+        await self.parking.record_dead_letter(message, self.routes.decode(message))
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         self._tasks.append(asyncio.ensure_future(coro))

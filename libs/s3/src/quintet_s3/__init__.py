@@ -1,6 +1,7 @@
 """Object storage for Quintet: one shared aioboto3 client, a typed object store, and datasets."""
 
 from quintet_s3.dataset_address import (
+    CONTENT_TYPE_BY_FORMAT,
     DatasetAddress,
     DatasetError,
     DatasetFormat,
@@ -20,7 +21,7 @@ from quintet_s3.dataset_reader import (
     open_dataset,
     validate_schema,
 )
-from quintet_s3.dataset_writer import write_dataset, write_dataset_part
+from quintet_s3.dataset_writer import serialize_table, write_dataset, write_dataset_part
 from quintet_s3.store import (
     ObjectAlreadyExists,
     ObjectInfo,
@@ -32,6 +33,7 @@ from quintet_s3.store import (
 )
 
 __all__ = [
+    "CONTENT_TYPE_BY_FORMAT",
     "Dataset",
     "DatasetAddress",
     "DatasetBatch",
@@ -54,6 +56,7 @@ __all__ = [
     "open_dataset",
     "parse_dataset_address",
     "s3_client",
+    "serialize_table",
     "validate_schema",
     "write_dataset",
     "write_dataset_part",

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 from aiohttp import web
 
-from quintet_db import create_pool
+from prometheus_client import Gauge
+
+from quintet_db import PoolTimeouts, create_pool
 from quintet_messaging import broker_ready
+from quintet_messaging.parked import PARK_KINDS, parked_counts
 from quintet_runtime import PlatformSettings
 from quintet_s3 import ObjectStore, s3_client
 from quintet_web import ErrorMapping, ErrorTable, create_base_app
@@ -27,6 +30,10 @@ S3_CLIENT = web.AppKey("s3_client", Any)
 SETTINGS = web.AppKey("settings", PlatformSettings)
 
 S = TypeVar("S", bound=PlatformSettings)
+
+PARKED_MESSAGES = Gauge(
+    "parked_messages", "Messages parked (given up) and not yet replayed or discarded", ["service", "kind"]
+)
 
 # The database refusing to wait any longer is the service being busy, answered alike everywhere.
 DATABASE_ERRORS = ErrorTable(
@@ -114,12 +121,18 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
     errors = DATABASE_ERRORS
     if service.errors is not None:
         errors = errors | resolve(service.errors)
+    async def refresh_parked() -> None:
+        counts = await parked_counts(app[PG_POOL])
+        for kind in PARK_KINDS:
+            PARKED_MESSAGES.labels(service.name, kind).set(counts.get(kind, 0))
+
     app = create_base_app(
         service.name,
         jwt_secret=settings.jwt_secret,
         routes=[resolve(service.routes)],
         readiness={"database": database_ready, "broker": broker_is_ready},
         errors=errors,
+        metrics_refresh=refresh_parked,
     )
     app[SETTINGS] = settings
     if settings.public_url:
@@ -127,7 +140,11 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL] = await create_pool(
-            settings.pg_dsn, service.schema, max_size=settings.pg_pool_max, **dict(service.pool_options)
+            settings.pg_dsn,
+            service.schema,
+            max_size=settings.pg_pool_max,
+            timeouts=PoolTimeouts.of(settings),
+            **dict(service.pool_options),
         )
         yield
         await close_pool(app[PG_POOL])
@@ -147,7 +164,12 @@ async def worker_resources(
     settings: PlatformSettings, schema: str, *, min_pool: int = 4, buckets: Iterable[str] = ()
 ) -> AsyncIterator[tuple[asyncpg.Pool, Any]]:
     """The worker's pool (at least `min_pool` connections) and S3 client; both closed on exit."""
-    pool = await create_pool(settings.pg_dsn, schema, max_size=max(settings.pg_pool_max, min_pool))
+    pool = await create_pool(
+        settings.pg_dsn,
+        schema,
+        max_size=max(settings.pg_pool_max, min_pool),
+        timeouts=PoolTimeouts.of(settings, worker=True),  # bulk statements: the worker's longer limits
+    )
     try:
         async with _s3(settings, buckets) as client:
             yield pool, client

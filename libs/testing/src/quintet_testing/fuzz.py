@@ -21,7 +21,6 @@ Schemathesis is synchronous (requests): it runs in a thread while the test's eve
 from __future__ import annotations
 
 import asyncio
-import importlib
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -76,20 +75,14 @@ class FuzzReport:
             raise AssertionError(f"{len(self.failures)} operation(s) failed:\n" + "\n".join(lines))
 
 
-def _route_table(service: Any) -> Any:
-    """The service's `quintet_web.RouteTable` from its declaration's `routes` import string."""
-    target = service.routes if isinstance(service.routes, str) else None
-    if target is None:
-        return service.routes
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 def operations_of(service: Any) -> list[Operation]:
-    """Every route of the service with the scopes it accepts (empty: no auth)."""
+    """Every route of the service (its declaration's route table) with the scopes it accepts (empty:
+    no auth), paths in their OpenAPI form."""
+    from quintet_service import resolve
+
     return [
         Operation(spec.method, re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", spec.path), tuple(spec.scope))
-        for spec in _route_table(service).routes
+        for spec in resolve(service.routes).routes
     ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -94,3 +95,32 @@ async def outbox_events(db: asyncpg.Pool | asyncpg.Connection, spec: EventSpec[A
     """Payloads of `spec`'s events still in the outbox, oldest first, each parsed with its contract."""
     rows = await db.fetch("SELECT body FROM outbox WHERE message_type = $1 ORDER BY id", spec.type)
     return [spec.parse(bytes(row["body"])).payload for row in rows]
+
+
+@asynccontextmanager
+async def published_events(amqp_url: str, spec: EventSpec[Any]) -> AsyncIterator[list[Any]]:
+    """Collects `spec`'s events as the broker routes them, each parsed with its contract.
+
+    For tests with a running worker: its relay publishes and deletes outbox rows, so the outbox no
+    longer shows them. Bind before the events are published (enter this first).
+    """
+    import aio_pika
+
+    from quintet_contracts import EVENTS_EXCHANGE
+
+    received: list[Any] = []
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, routing_key=spec.type)
+
+        async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                received.append(spec.parse(message.body).payload)
+
+        await queue.consume(collect)
+        yield received
+    finally:
+        await connection.close()

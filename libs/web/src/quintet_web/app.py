@@ -60,11 +60,13 @@ def create_base_app(
     routes: list[RouteTable],
     readiness: dict[str, ReadinessCheck],
     errors: ErrorTable | None = None,
+    metrics_refresh: Callable[[], Awaitable[None]] | None = None,
     client_max_size: int = 16 * 1024**2,
 ) -> web.Application:
     """The app with the platform's middlewares and endpoints; the service adds its cleanup contexts.
 
-    `errors` maps the service's exceptions to statuses (on top of the platform's own mappings)."""
+    `errors` maps the service's exceptions to statuses (on top of the platform's own mappings);
+    `metrics_refresh` updates gauges read from elsewhere (the database) before `/metrics` answers."""
     if jwt_secret == DEV_JWT_SECRET:
         log.warning("using the development JWT secret; set QUINTET_JWT_SECRET outside local runs")
     app = web.Application(
@@ -97,6 +99,11 @@ def create_base_app(
         )
 
     async def metrics(request: web.Request) -> web.Response:
+        if metrics_refresh is not None:
+            try:
+                await asyncio.wait_for(metrics_refresh(), READINESS_TIMEOUT)
+            except Exception as exc:  # the process's own metrics still answer
+                log.warning("metrics refresh failed", error=f"{type(exc).__name__}: {exc}")
         response = web.Response(body=generate_latest())
         response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return response

@@ -145,6 +145,17 @@ class RouteTable:
             app.router.add_route(spec.method, spec.path, _wrap(spec))
 
 
+def _query_values(request: web.Request) -> dict[str, Any]:
+    """A parameter given once is its value; given more than once, the list of its values, so a scalar
+    field refuses it (400 naming it) instead of silently keeping the first one."""
+    values: dict[str, Any] = {}
+    for key in request.query:
+        if key not in values:
+            many = request.query.getall(key)
+            values[key] = many[0] if len(many) == 1 else many
+    return values
+
+
 def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     wanted = set(inspect.signature(spec.handler).parameters)
 
@@ -166,7 +177,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
             return validation_error_response(exc, "path")
         try:
             if spec.query is not None:
-                kwargs["query"] = spec.query.model_validate(dict(request.query))
+                kwargs["query"] = spec.query.model_validate(_query_values(request))
         except ValidationError as exc:
             return validation_error_response(exc, "query")
         if spec.body_adapter is not None:

@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from quintet_runtime import PlatformSettings
-from quintet_s3 import parse_dataset_address
+from quintet_s3 import DatasetPolicy, parse_dataset_address
 
 _STAND_INS = "http://127.0.0.1:8090"
 _CRM = "s3://crm/mentorship"
@@ -40,6 +40,8 @@ class Settings(PlatformSettings):
         f"{_CRM}/finished_promocodes/", description="one dataset per day under it: <prefix><YYYY-MM-DD>/"
     )
     archive_url: str = Field(f"{_CRM}/archive/", description="archived matchings (Parquet, by month)")
+    dataset_max_parts: int = Field(100_000, ge=1, description="parts one CRM dataset may have")
+    dataset_max_bytes: int = Field(10 * 1024**3, ge=1, description="bytes one CRM dataset may hold")
 
     # Time thresholds of the programme.
     offer_days: int = Field(30, ge=1, le=3650, description="the offer is shown this long after hiring")
@@ -75,3 +77,10 @@ def crm_buckets(settings: Settings) -> list[str]:
         settings.archive_url,
     )
     return sorted({parse_dataset_address(url).bucket for url in urls})
+
+
+def crm_policy(settings: Settings) -> DatasetPolicy:
+    """What the imports may read: the CRM's datasets at their configured addresses, bounded."""
+    addresses = (settings.distribution_url, settings.results_to_send_url, settings.finished_promocodes_url)
+    allowed = tuple(sorted({f"{a.bucket}/{a.key}" for a in map(parse_dataset_address, addresses)}))
+    return DatasetPolicy(allowed, max_parts=settings.dataset_max_parts, max_bytes=settings.dataset_max_bytes)

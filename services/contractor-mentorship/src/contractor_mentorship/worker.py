@@ -16,7 +16,7 @@ from contractor_mentorship.upstreams import build_upstreams, upstream_session
 from contractor_mentorship.usecases import crm_request, jobs
 from contractor_mentorship.usecases.imports import JobDeps
 from contractor_mentorship.usecases.participation import CRM_REQUEST_TASK, CrmRequestTask
-from quintet_messaging import Worker
+from quintet_messaging import Worker, WorkerOptions
 from quintet_s3 import ObjectStore
 
 log = structlog.get_logger("contractor_mentorship.worker")
@@ -32,8 +32,22 @@ JOB_PERIODS = {
 class MentorshipWorker(Worker):
     """The platform's Worker that also owns the process's upstream HTTP session (closed on stop)."""
 
-    def __init__(self, *args: Any, session: aiohttp.ClientSession, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        session: aiohttp.ClientSession,
+    ) -> None:
+        super().__init__(
+            SERVICE.name,
+            pool,
+            settings.amqp_url,
+            schema=SERVICE.schema,
+            max_attempts=settings.max_attempts,
+            options=WorkerOptions(
+                delay_tiers=tuple(timedelta(seconds=s) for s in settings.retry_delays_seconds)
+            ),
+        )
         self.session = session
 
     async def stop(self) -> None:
@@ -44,15 +58,7 @@ class MentorshipWorker(Worker):
 def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
     session = upstream_session()
     upstreams = build_upstreams(settings, session)
-    worker = MentorshipWorker(
-        SERVICE.name,
-        pool,
-        settings.amqp_url,
-        schema=SERVICE.schema,
-        max_attempts=settings.max_attempts,
-        delay_tiers=[timedelta(seconds=s) for s in settings.retry_delays_seconds],
-        session=session,
-    )
+    worker = MentorshipWorker(settings, pool, session)
     store = ObjectStore(s3)
     deps = JobDeps(pool=pool, store=store, upstreams=upstreams, settings=settings)
 

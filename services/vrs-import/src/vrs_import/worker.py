@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from quintet_messaging import Worker
+from quintet_messaging import Worker, WorkerOptions
 from vrs_import import SERVICE
 from vrs_import.keys import solver_client
 from vrs_import.settings import Settings
@@ -26,7 +26,7 @@ class ImportWorker(Worker):
             settings.amqp_url,
             schema=SERVICE.schema,
             max_attempts=settings.max_attempts,
-            batch_size=1,
+            options=WorkerOptions(batch_size=1),
         )
         self.solver = solver
 

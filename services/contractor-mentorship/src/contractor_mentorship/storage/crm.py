@@ -17,13 +17,15 @@ import pyarrow as pa
 
 from contractor_mentorship.storage.results import RESULT_COLUMNS
 from quintet_s3 import (
+    CONTENT_TYPE_BY_FORMAT,
     DatasetNotFound,
+    DatasetPolicy,
     ObjectAlreadyExists,
     ObjectStore,
     open_dataset,
     parse_dataset_address,
+    serialize_table,
 )
-from quintet_s3.datasets import CONTENT_TYPE_BY_FORMAT, serialize_table
 
 READ_BATCH_ROWS = 20_000
 MAX_ID_LENGTH = 64
@@ -115,17 +117,25 @@ def _timestamp(value: Any) -> datetime | None:
     return None
 
 
-async def _rows(store: ObjectStore, url: str, columns: Sequence[str]) -> AsyncIterator[dict[str, Any]]:
-    """Rows of a dataset as dicts of `columns` (missing columns read as None); nothing if absent."""
+async def _rows(
+    store: ObjectStore, url: str, columns: Sequence[str], policy: DatasetPolicy
+) -> AsyncIterator[dict[str, Any]]:
+    """Rows of a dataset as dicts of `columns` (missing columns read as None), batch by batch;
+    nothing if it is absent. Parquet reads only `columns`; JSONL/CSV records that cannot be read
+    come out as rows of None (counted as skipped by the callers)."""
     try:
-        dataset = await open_dataset(store, url)
+        dataset = await open_dataset(store, url, policy)
     except DatasetNotFound:
         return
-    present = [c for c in columns if c in dataset.schema.names]
-    async for _, table in dataset.iter_batches(batch_size=READ_BATCH_ROWS):
-        chunk = table.select(present).to_pydict()
-        for index in range(table.num_rows):
-            yield {c: (chunk[c][index] if c in chunk else None) for c in columns}
+    present = [c for c in columns if dataset.schema is None or c in dataset.schema.names]
+    async for batch in dataset.iter_batches(batch_rows=READ_BATCH_ROWS, columns=present):
+        if batch.table is not None:
+            chunk = batch.table.to_pydict()
+            for index in range(batch.table.num_rows):
+                yield {c: (chunk[c][index] if c in chunk else None) for c in columns}
+        for record in batch.records or ():
+            values = record.values if isinstance(record.values, dict) else {}
+            yield {c: values.get(c) for c in columns}
 
 
 @dataclass(frozen=True)
@@ -142,11 +152,11 @@ class ReadCounts:
 
 
 async def distribution_since(
-    store: ObjectStore, url: str, watermark: datetime | None, counts: ReadCounts
+    store: ObjectStore, url: str, watermark: datetime | None, counts: ReadCounts, policy: DatasetPolicy
 ) -> AsyncIterator[DistributionRow]:
     """Distribution rows connected after `watermark` (all of them without one)."""
     columns = ("newbie_park_id", "newbie_driver_id", "mentor_park_id", "mentor_driver_id", "connected_dttm")
-    async for raw in _rows(store, url, columns):
+    async for raw in _rows(store, url, columns, policy):
         counts.read += 1
         connected = _timestamp(raw["connected_dttm"])
         ids = [_driver_id(raw[c]) for c in columns[:4]]
@@ -160,12 +170,16 @@ async def distribution_since(
 
 
 async def results_for(
-    store: ObjectStore, url: str, wanted: Mapping[tuple[str, str], Any], counts: ReadCounts
+    store: ObjectStore,
+    url: str,
+    wanted: Mapping[tuple[str, str], Any],
+    counts: ReadCounts,
+    policy: DatasetPolicy,
 ) -> dict[tuple[str, str], dict[str, str | None]]:
     """The last `results_to_send` row of each wanted newbie profile: figures by column, as text."""
     columns = ("newbie_park_id", "newbie_driver_id", *RESULT_COLUMNS)
     found: dict[tuple[str, str], dict[str, str | None]] = {}
-    async for raw in _rows(store, url, columns):
+    async for raw in _rows(store, url, columns, policy):
         counts.read += 1
         park, driver = _driver_id(raw["newbie_park_id"]), _driver_id(raw["newbie_driver_id"])
         if park is None or driver is None:
@@ -188,15 +202,15 @@ def promocodes_url(prefix_url: str, day: str) -> str:
 
 
 async def promocodes_for(
-    store: ObjectStore, url: str, wanted: Mapping[str, Any], counts: ReadCounts
+    store: ObjectStore, url: str, wanted: Mapping[str, Any], counts: ReadCounts, policy: DatasetPolicy
 ) -> dict[str, str] | None:
     """`entity_id` → promocode for the wanted entity ids; None when the day's dataset is absent."""
     try:
-        await open_dataset(store, url)
+        await open_dataset(store, url, policy)
     except DatasetNotFound:
         return None
     found: dict[str, str] = {}
-    async for raw in _rows(store, url, ("entity_id", "promocode")):
+    async for raw in _rows(store, url, ("entity_id", "promocode"), policy):
         counts.read += 1
         entity, promocode = _bounded_text(raw["entity_id"]), _bounded_text(raw["promocode"])
         if not entity or not promocode:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from contractor_mentorship.settings import Settings
+from contractor_mentorship.settings import Settings, crm_policy
 from contractor_mentorship.storage import crm, watermarks
 from contractor_mentorship.storage import matchings as matchings_sql
 from contractor_mentorship.storage import results as results_sql
@@ -64,7 +64,9 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
     watermark = await watermarks.get(pool, DISTRIBUTION_WATERMARK)
     counts = crm.ReadCounts()
     latest: dict[DriverKey, crm.DistributionRow] = {}
-    async for row in crm.distribution_since(deps.store, settings.distribution_url, watermark, counts):
+    async for row in crm.distribution_since(
+        deps.store, settings.distribution_url, watermark, counts, crm_policy(settings)
+    ):
         known = latest.get(row.newbie)
         if known is None or row.connected_dttm >= known.connected_dttm:
             latest[row.newbie] = row
@@ -189,7 +191,9 @@ async def import_progress(deps: JobDeps, now: datetime) -> dict[str, int]:
     linked = await _linked_newbies(deps.upstreams, everyone)
     wanted = {key: True for keys in linked.values() for key in keys}
     read = crm.ReadCounts()
-    figures = await crm.results_for(deps.store, settings.results_to_send_url, wanted, read)
+    figures = await crm.results_for(
+        deps.store, settings.results_to_send_url, wanted, read, crm_policy(settings)
+    )
     counts["rows_read"] = read.read
     for stage, from_status, to_status in _STAGES:
         ready = []
@@ -231,7 +235,7 @@ async def import_finished(deps: JobDeps, now: datetime, day: str | None = None) 
     }
     read = crm.ReadCounts()
     url = crm.promocodes_url(settings.finished_promocodes_url, day)
-    promocodes = await crm.promocodes_for(deps.store, url, wanted, read)
+    promocodes = await crm.promocodes_for(deps.store, url, wanted, read, crm_policy(settings))
     counts["rows_read"] = read.read
     if promocodes is None:
         counts["dataset_missing"] = 1

@@ -36,7 +36,7 @@ API = "/api/v1"
 # How long a client should wait before asking for a pending report again (seconds).
 REPORT_RETRY_AFTER = 1
 # A rollout is materialised before the answer (every known user covered): over millions of users
-# that takes longer than the platform's default handler timeout. Cut short, the growth is finished
+# that can take longer than the platform's default handler timeout. A growth cut short is finished
 # by the worker (and by a repeated request).
 ROLLOUT_TIMEOUT = 300.0
 
@@ -89,6 +89,7 @@ async def change_rollout(request: web.Request, *, path: SegmentPath, body: Chang
     path_params=SegmentPath,
     status=204,
     errors=(400, 404),
+    timeout=ROLLOUT_TIMEOUT,  # ends every membership (a whole rollout) in one statement
 )
 async def delete_segment(request: web.Request, *, path: SegmentPath) -> None:
     await segments.delete_segment(request.app[PG_POOL], rules.normalise_slug(path.slug))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
-
 from vrs_import.domain.numbering import route_number
-from vrs_import.solver.models import NodeValue, Result, TaskAnswer
+from vrs_import.solver.models import NodeValue, Result, TaskAnswer, VisitNode
 
 # "07:00-20:00", "07:00:00-20:30:00", "1.07:00-1.20:00" (day offset), or an ISO interval "a/b".
 _CLOCK = r"(?:(\d{1,2})\.)?(\d{1,2}):(\d{2})(?::(\d{2}))?"
@@ -23,7 +22,7 @@ class InvalidSolution(ValueError):
     """The result cannot be imported as it is (the message says where)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedDepot:
     number: str
     lat: float
@@ -31,7 +30,7 @@ class PlannedDepot:
     time_window: Window | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedOrder:
     number: str
     address: str
@@ -42,7 +41,7 @@ class PlannedOrder:
     planned_arrival: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedRoute:
     number: str
     date: date
@@ -52,7 +51,7 @@ class PlannedRoute:
     orders: tuple[PlannedOrder, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Solution:
     routes: tuple[PlannedRoute, ...]
 
@@ -96,6 +95,11 @@ def parse_window(text: str | None, day: date, zone: tzinfo) -> Window | None:
     """A time window as two instants; relative clocks count from midnight of `day` in `zone`."""
     if text is None or not text.strip():
         return None
+    return _parse_window(text, day, zone)
+
+
+@lru_cache(maxsize=4096)  # a plan repeats a handful of windows over thousands of orders
+def _parse_window(text: str, day: date, zone: tzinfo) -> Window:
     match = _WINDOW.match(text.strip())
     if match is not None:
         midnight = datetime.combine(day, time(), zone)
@@ -139,14 +143,9 @@ def solution_from_result(result: Result, *, max_orders: int) -> Solution:
         depot: PlannedDepot | None = None
         orders: list[PlannedOrder] = []
         for node in solved.route:
-            if node.node.type not in {"depot", "location"}:
+            if not isinstance(node.node, VisitNode):
                 continue  # garages, breaks: not orders
-            try:
-                value = NodeValue.model_validate(node.node.value)
-            except ValidationError as exc:
-                raise InvalidSolution(
-                    f"a {node.node.type} node is malformed: {exc.errors()[0]['msg']}"
-                ) from exc
+            value = node.node.value
             if node.node.type == "depot":
                 if depot is None:
                     window = parse_window(value.time_window, day, zone)

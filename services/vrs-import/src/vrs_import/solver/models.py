@@ -4,9 +4,9 @@ upstream, so nothing in its answer is trusted to be small or well-formed."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 MAX_ROUTES = 5_000
 MAX_NODES_PER_ROUTE = 10_000
@@ -35,13 +35,30 @@ class NodeValue(_Lenient):
     description: Text | None = None
 
 
-class Node(_Lenient):
+class VisitNode(_Lenient):
+    """A depot or a location: the nodes an import reads."""
+
+    type: Literal["depot", "location"]
+    value: NodeValue
+
+
+class OtherNode(_Lenient):
+    """Any other node a solver may put on a route (a garage, a break…): skipped by an import."""
+
     type: Annotated[str, StringConstraints(max_length=50)]
-    value: dict[str, Any] = Field(default_factory=dict)
+    value: Any = None
+
+
+def _node_kind(node: Any) -> str:
+    kind = node.get("type") if isinstance(node, dict) else getattr(node, "type", None)
+    return "visit" if kind in ("depot", "location") else "other"
 
 
 class RouteNode(_Lenient):
-    node: Node
+    # One validation pass over the whole answer (in pydantic-core), the node's type choosing its model.
+    node: Annotated[
+        Annotated[VisitNode, Tag("visit")] | Annotated[OtherNode, Tag("other")], Discriminator(_node_kind)
+    ]
     arrival_time_s: float = Field(ge=0, le=60 * 86400)
 
 

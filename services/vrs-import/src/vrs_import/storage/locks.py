@@ -1,8 +1,9 @@
 """Per-company serialization: every import takes the company's lock exclusively, every edit shares it.
 
-A transaction-level advisory lock taken before any row lock: two imports into one company queue on it
-instead of interleaving their reads and writes, and since it is always the first lock taken, no lock
-cycle (deadlock) can form between imports and edits. The key is a 64-bit hash of a namespaced name,
+A transaction-level advisory lock taken before any lock on the company's rows: two imports into one
+company queue on it instead of interleaving their reads and writes, and since it is always the first
+lock taken on company data (an import holds only its own `imports` row before it), no lock cycle
+(deadlock) can form between imports and edits. The key is a 64-bit hash of a namespaced name,
 so other schemas' advisory locks in the same database do not collide with ours (a collision between
 two companies would only serialize them, never break anything).
 """
