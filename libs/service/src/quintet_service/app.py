@@ -121,6 +121,7 @@ def create_service_app(service: ServiceDeclaration, settings: PlatformSettings) 
     errors = DATABASE_ERRORS
     if service.errors is not None:
         errors = errors | resolve(service.errors)
+
     async def refresh_parked() -> None:
         counts = await parked_counts(app[PG_POOL])
         for kind in PARK_KINDS:

@@ -33,8 +33,10 @@ def service_fixtures(service: ServiceDeclaration, **static_overrides: Any) -> di
     """pytest fixtures for `service`, to put into a conftest's globals."""
 
     @pytest.fixture
-    async def pg_dsn(database_factory: Any) -> str:
-        return str(await database_factory.migrated(service.schema, service.migration_sources))
+    async def pg_dsn(database_factory: Any) -> AsyncIterator[str]:
+        dsn = str(await database_factory.migrated(service.schema, service.migration_sources))
+        yield dsn
+        await database_factory.drop(dsn)
 
     @pytest.fixture
     def settings(pg_dsn: str, platform_settings: dict[str, str], settings_overrides: dict[str, Any]) -> Any:
