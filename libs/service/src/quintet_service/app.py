@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiohttp import web
-
 from prometheus_client import Gauge
 
 from quintet_db import PoolTimeouts, create_pool

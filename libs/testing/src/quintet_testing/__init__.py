@@ -2,8 +2,8 @@
 
 Fixtures (plugin): `pg_server_dsn`, `database_factory`, `amqp_url`, `s3_endpoint`, `s3_credentials`,
 `s3` (a session S3 client), `platform_settings`, `settings_overrides`. For a service's tests:
-`service_fixtures(SERVICE)`, `stairway_test(SERVICE, migrations=N)`, `eventually`, `outbox_events`, `published_events`,
-and the HTTP helpers `api_client`, `bearer`, `expect`, `expect_error`.
+`service_fixtures(SERVICE)`, `stairway_test(SERVICE, migrations=N)`, `eventually`, `outbox_events`,
+`published_events`, and the HTTP helpers `api_client`, `bearer`, `expect`, `expect_error`.
 """
 
 from quintet_testing.http import api_client, bearer, expect, expect_error
