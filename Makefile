@@ -98,3 +98,7 @@ put-dataset: install
 		exit 2; \
 	fi
 	@$(PY) deploy/put_dataset.py "$(FILE)" "$(TO)"
+
+# Drops every service schema in QUINTET_PG_DSN and the local S3 state, after a confirmation.
+reset: install
+	@$(PY) deploy/reset.py $(if $(strip $(FORCE)),--force,)

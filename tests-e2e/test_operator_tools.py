@@ -138,3 +138,175 @@ def test_put_dataset_says_when_s3_does_not_answer(s3_env: dict[str, str]) -> Non
     assert result.returncode == 1
     assert "cannot store s3://ops-bucket/x.csv" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- the local S3 keeps its state across restarts (moto's recorder, replayed by deploy/reset.py) ----
+
+
+def _moto(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    import os
+
+    from reset import local_s3_env
+
+    from quintet_testing.infra import wait_for_http
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **local_s3_env(folder)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/moto-api/")
+    return process
+
+
+async def _objects(endpoint: str) -> dict[str, bytes]:
+    from quintet_s3 import s3_client
+
+    found = {}
+    async with s3_client(endpoint, "test", "test") as client:
+        for bucket in (await client.list_buckets()).get("Buckets", []):
+            listed = await client.list_objects_v2(Bucket=bucket["Name"])
+            for item in listed.get("Contents", []):
+                got = await client.get_object(Bucket=bucket["Name"], Key=item["Key"])
+                found[f"{bucket['Name']}/{item['Key']}"] = await got["Body"].read()
+    return found
+
+
+async def test_local_s3_has_its_objects_again_after_a_restart(tmp_path: Path) -> None:
+    from reset import replay_local_s3
+
+    from quintet_s3 import ObjectStore, s3_client
+    from quintet_testing import free_port
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    big = bytes(range(256)) * (9 * 4096)  # 9 MiB: a multipart upload of two parts
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for start in range(0, len(big), 1 << 20):
+            yield big[start : start + (1 << 20)]
+
+    moto = _moto(tmp_path, port)
+    try:
+        async with s3_client(endpoint, "test", "test") as client:
+            store = ObjectStore(client)
+            await store.ensure_bucket("kept")
+            await store.put("kept", "small.csv", b"a,b\n1,2\n")
+            await store.put("kept", "gone.csv", b"x\n")
+            await store.delete("kept", "gone.csv")
+            await store.upload_stream("kept", "big.bin", chunks())
+        before = await _objects(endpoint)
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+    moto = _moto(tmp_path, port)
+    try:
+        replayed = replay_local_s3(endpoint, tmp_path)
+        after = await _objects(endpoint)
+        replayed_again = replay_local_s3(endpoint, tmp_path)  # a replay records nothing more
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+
+    assert sorted(before) == ["kept/big.bin", "kept/small.csv"]
+    assert after == before
+    assert replayed == replayed_again > 0
+
+
+# ---- make reset (deploy/reset.py) ----
+
+
+@pytest.fixture
+async def throwaway(database_factory, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A database holding every service schema and one more, a state dir with an S3 folder, and a
+    local S3 server (its own: a reset empties it) holding a bucket."""
+    import os
+
+    import asyncpg
+    from reset import service_schemas
+
+    from quintet_testing import free_port
+
+    dsn = await database_factory.create()
+    connection = await asyncpg.connect(dsn)
+    for schema in [*service_schemas(), "not_a_service"]:
+        await connection.execute(f'CREATE SCHEMA "{schema}"; CREATE TABLE "{schema}".t (id int)')
+    await connection.close()
+    (tmp_path / "s3").mkdir()
+    (tmp_path / "s3" / "recording.jsonl").write_text("")
+    port = free_port()
+    moto = _moto(tmp_path / "moto", port)
+    endpoint = f"http://127.0.0.1:{port}"
+    from quintet_s3 import ObjectStore, s3_client
+
+    async with s3_client(endpoint, "test", "test") as client:
+        await ObjectStore(client).ensure_bucket("goals-datasets")
+        await ObjectStore(client).put("goals-datasets", "a.csv", b"x\n")
+    env = {
+        **os.environ,
+        "QUINTET_PG_DSN": dsn,
+        "QUINTET_STATE_DIR": str(tmp_path),
+        "QUINTET_S3_ENDPOINT": endpoint,
+        "QUINTET_S3_ACCESS_KEY": "test",
+        "QUINTET_S3_SECRET_KEY": "test",
+        "QUINTET_ENV": "dev",
+    }
+    yield env
+    moto.terminate()
+    moto.wait(timeout=10)
+
+
+async def _schemas(dsn: str) -> set[str]:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        return {r["nspname"] for r in await connection.fetch("SELECT nspname FROM pg_namespace")}
+    finally:
+        await connection.close()
+
+
+def reset(env: dict[str, str], *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "reset.py"), *args],
+        env=env,
+        input=answer,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(("args", "answer"), [(["--force"], ""), ([], "reset\n")])
+async def test_reset_drops_every_service_schema_and_the_local_s3_state(
+    throwaway: dict[str, str], args: list[str], answer: str
+) -> None:
+    from reset import service_schemas
+
+    result = reset(throwaway, *args, answer=answer)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    schemas = await _schemas(throwaway["QUINTET_PG_DSN"])
+    assert not schemas & set(service_schemas())
+    assert "not_a_service" in schemas
+    assert not (Path(throwaway["QUINTET_STATE_DIR"]) / "s3").exists()
+    assert await _objects(throwaway["QUINTET_S3_ENDPOINT"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("env", "answer", "code"),
+    [({"QUINTET_ENV": "prod"}, "reset\n", 2), ({}, "no\n", 1), ({}, "", 1)],
+    ids=["prod", "not-confirmed", "no-answer"],
+)
+async def test_reset_changes_nothing_in_prod_or_unconfirmed(
+    throwaway: dict[str, str], env: dict[str, str], answer: str, code: int
+) -> None:
+    from reset import service_schemas
+
+    result = reset({**throwaway, **env}, answer=answer)
+
+    assert result.returncode == code
+    assert set(service_schemas()) <= await _schemas(throwaway["QUINTET_PG_DSN"])
+    assert (Path(throwaway["QUINTET_STATE_DIR"]) / "s3").exists()
+    assert await _objects(throwaway["QUINTET_S3_ENDPOINT"]) != {}
