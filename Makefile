@@ -102,3 +102,7 @@ put-dataset: install
 # Drops every service schema in QUINTET_PG_DSN and the local S3 state, after a confirmation.
 reset: install
 	@$(PY) deploy/reset.py $(if $(strip $(FORCE)),--force,)
+
+# Loads a small demo world into the running stack (make start first); safe to run again.
+demo: install
+	@$(PY) deploy/demo.py
