@@ -3,6 +3,7 @@ datasets, `make reset` (deploy/reset.py) and `make demo` (deploy/demo.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,14 +318,17 @@ async def test_reset_changes_nothing_in_prod_or_unconfirmed(
 # ---- make demo (deploy/demo.py) ----
 
 
-def test_demo_loads_its_world_and_runs_twice_without_error(stack: Any) -> None:
+async def test_demo_loads_its_world_and_runs_twice_without_error(stack: Any) -> None:
+    from demo import PLACE_ID, token
+
     env = {
         **stack.env,
         "QUINTET_GATEWAY_URL": stack.gateway,
         "QUINTET_STAND_INS_URL": stack.stand_ins,
     }
     runs = [
-        subprocess.run(
+        await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, str(ROOT / "deploy" / "demo.py")],
             env=env,
             capture_output=True,
@@ -336,9 +341,12 @@ def test_demo_loads_its_world_and_runs_twice_without_error(stack: Any) -> None:
     for run in runs:
         assert run.returncode == 0, run.stdout + run.stderr
     first, second = runs[0].stdout, runs[1].stdout
-    assert "selections winter-comfort, winter-econom active" in first or "winter-econom" in first
-    assert "generation" in first and "done" in first
+    assert "selections winter-eats, winter-econom active" in first or "winter-econom" in first
     started = {s.name for s in present_services()}
+    for service in {s.name for s in ALL_SERVICES} - started:
+        assert f"{service}: not started in this stack, skipped" in first
+    if "posm" in started:
+        assert "generation" in first and "done" in first
     if "vrs-import" in started:
         assert "imported into company 1" in first
         assert "has routes on 2026-12-10 already" in second
@@ -350,10 +358,7 @@ def test_demo_loads_its_world_and_runs_twice_without_error(stack: Any) -> None:
         assert "contractor-mentorship: not started in this stack, skipped" in first
     assert "make -s token SCOPE='segments:read segments:write'" in first
 
-
-async def test_demo_world_is_readable_through_the_gateway(stack: Any) -> None:
-    import aiohttp
-    from demo import PLACE_ID, token
+    # what it loaded, read back through the gateway
 
     async with aiohttp.ClientSession() as http:
         user = {"Authorization": f"Bearer {token('goals:read', sub='demo-user-1')}"}
@@ -361,16 +366,17 @@ async def test_demo_world_is_readable_through_the_gateway(stack: Any) -> None:
             goals = await response.json()
         posm = {"Authorization": f"Bearer {token('posm:read')}"}
         async with http.get(f"{stack.gateway}/posm/api/v1/places/{PLACE_ID}/generations", headers=posm) as r:
-            generations = await r.json()
+            generations = await r.json() if r.status == 200 else {"items": []}
         seg = {"Authorization": f"Bearer {token('segments:read')}"}
         async with http.get(f"{stack.gateway}/segments/api/v1/segments", headers=seg) as response:
             segments = await response.json()
 
-    assert {g["goal_id"] for g in goals["goals"]} >= {
+    assert {g["goal_id"] for g in goals} >= {
         "winter-econom-demo-user-1",
-        "winter-comfort-demo-user-1",
+        "winter-eats-demo-user-1",
     }
-    assert [g["status"] for g in generations["items"]] == ["done"]
-    assert {"demo_new_checkout": 30} == {
-        s["slug"]: s["percent"] for s in segments if s["slug"] == "demo_new_checkout"
+    if "posm" in {s.name for s in present_services()}:
+        assert [g["status"] for g in generations["items"]] == ["done"]
+    assert {"DEMO_NEW_CHECKOUT": 30} == {  # slugs are stored in upper case
+        s["slug"]: s["percent"] for s in segments if s["slug"] == "DEMO_NEW_CHECKOUT"
     }

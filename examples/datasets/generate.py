@@ -2,7 +2,8 @@
 
     .venv/bin/python examples/datasets/generate.py
 
-- personal-goals: the same 6 goals in two selections as `goals.parquet`, `goals.jsonl`, `goals.csv`
+- personal-goals: the same 6 goals in two selections (taxi and eats) as `goals.parquet`,
+  `goals.jsonl`, `goals.csv`
   (columns exactly as services/personal-goals/README.md, "Dataset format").
 - contractor-mentorship: the CRM's tables for the stand-ins' drivers (deploy/stand-ins fixtures):
   `crm/distribution.parquet`, `crm/results_to_send.parquet`, `crm/finished_promocodes.parquet`
@@ -29,14 +30,15 @@ GOALS = [
         "goal_id": f"{selection}-{uid}",
         "yandex_uid": uid,
         "application": application,
-        "conditions": {"rides": rides, "tariff": tariff},
-        "bonus": {"type": "promocode", "value": f"DEMO{rides}{uid[-1]}"},
+        "conditions": conditions,
+        "bonus": {"type": "promocode", "value": f"{selection.upper()}-{uid[-1]}"},
         "starts_at": STARTS,
         "expires_at": EXPIRES,
     }
-    for selection, application, rides, tariff in [
-        ("winter-econom", "taxi", 5, "econom"),
-        ("winter-comfort", "taxi", 3, "comfort"),
+    # One goal per user and application at a time (a second one overlapping it would be skipped).
+    for selection, application, conditions in [
+        ("winter-econom", "taxi", {"rides": 5, "tariff": "econom"}),
+        ("winter-eats", "eats", {"orders": 3}),
     ]
     for uid in ("demo-user-1", "demo-user-2", "demo-user-3")
 ]
