@@ -84,3 +84,25 @@ catalog: install
 
 catalog-check:
 	@$(PY) -m quintet_contracts.catalog docs/events --check
+
+# Operator tools (deploy/put_dataset.py, deploy/reset.py, deploy/demo.py).
+FILE ?=
+TO ?=
+FORCE ?=
+.PHONY: put-dataset reset demo
+
+put-dataset: install
+	@if [ -z "$(strip $(FILE))" ] || [ -z "$(strip $(TO))" ]; then \
+		echo "usage: make put-dataset FILE=examples/datasets/goals.parquet TO=s3://goals-datasets/examples/goals.parquet" >&2; \
+		echo "puts FILE into the stack's S3 (QUINTET_S3_*), creating the bucket; TO may be a prefix s3://bucket/dir/" >&2; \
+		exit 2; \
+	fi
+	@$(PY) deploy/put_dataset.py "$(FILE)" "$(TO)"
+
+# Drops every service schema in QUINTET_PG_DSN and the local S3 state, after a confirmation.
+reset: install
+	@$(PY) deploy/reset.py $(if $(strip $(FORCE)),--force,)
+
+# Loads a small demo world into the running stack (make start first); safe to run again.
+demo: install
+	@$(PY) deploy/demo.py

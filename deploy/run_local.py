@@ -208,13 +208,20 @@ def run_local() -> int:
             s3_port = int(env.get("QUINTET_LOCAL_S3_PORT", "9000"))
             env["QUINTET_S3_ENDPOINT"] = f"http://127.0.0.1:{s3_port}"
             log(f"no QUINTET_S3_ENDPOINT: starting a local S3 server (moto) on {env['QUINTET_S3_ENDPOINT']}")
+            # moto keeps objects in memory: it records what it serves into .run/s3/, replayed at start
+            # (deploy/reset.py: the local state and `make reset`).
+            from reset import local_s3_env, replay_local_s3
+
+            s3_state = stack_state.folder / "s3"
             moto = stack.start(
                 "s3",
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
-                env,
+                {**env, **local_s3_env(s3_state)},
                 quiet=True,
             )
             wait_http(env["QUINTET_S3_ENDPOINT"] + "/moto-api/", 30, moto)
+            if replayed := replay_local_s3(env["QUINTET_S3_ENDPOINT"], s3_state):
+                log(f"local S3: {replayed} recorded changes replayed from {s3_state}")
         # The stand-ins get the platform env too (QUINTET_S3_*: the CRM stand-in reads and writes S3).
         stand_ins_url = f"http://127.0.0.1:{stand_ins_port}"
         stand_ins = stack.start(
