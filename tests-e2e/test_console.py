@@ -25,7 +25,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     subprocess.run(["bash", str(ROOT / "deploy" / "ensure-chromium.sh")], check=True)
     with sync_playwright() as playwright:

@@ -83,7 +83,10 @@ async def test_a_session_idle_in_its_transaction_is_ended(dsn: str, short_pool: 
                 )
 
             await eventually(ended, timeout=10)
-            with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            # However the driver notices the server ended the session, the connection is unusable.
+            with pytest.raises(
+                (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+            ):
                 await conn.fetchval("SELECT 1")
     finally:
         await observer.close()
