@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,7 +30,6 @@ from quintet_web import mint_token
 RATE = float(os.environ.get("BENCH_CONTACTS_RATE", "200"))
 SECONDS = float(os.environ.get("BENCH_CONTACTS_SECONDS", "10"))
 UPSTREAM_DELAY_MS = 10
-HERE = Path(__file__).resolve().parent
 UPSTREAMS = ("driver-profiles", "personal", "trackstory", "geobase", "fleet-rent", "client-events")
 ADMIN = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, sub='bench', scope='mentorship:admin')}"}
 
@@ -95,7 +93,8 @@ async def arrange(stack: BenchStack, api: str, settings: Settings) -> None:
 def load(api: str) -> dict[str, float]:
     command = [
         sys.executable,
-        str(HERE / "load_generator.py"),
+        "-m",
+        "quintet_testing.load_generator",
         "--url",
         f"{api}/driver/v1/mentorship/contacts",
         "--token",

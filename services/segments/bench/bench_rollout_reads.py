@@ -36,13 +36,13 @@ USERS = int(os.environ.get("BENCH_USERS", "1000000"))
 RATE = 500
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "6"))
 CHUNK = 100_000
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 async def load(url: str, token: str, seconds: float) -> dict[str, float]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        os.path.join(HERE, "load_generator.py"),
+        "-m",
+        "quintet_testing.load_generator",
         "--url",
         url,
         "--token",

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import structlog
 
@@ -33,7 +32,6 @@ GET_SEGMENTS = 50
 SAMPLE = 20_000
 CHUNK = 100_000  # the api's per-call limit
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "8"))
-HERE = Path(__file__).resolve().parent
 
 
 async def migrated_database() -> tuple[DatabaseFactory, str]:
@@ -122,7 +120,8 @@ async def register_and_rollout() -> None:
 def load(url: str, token: str, mode: str) -> dict[str, float]:
     args = [
         sys.executable,
-        str(HERE / "load_generator.py"),
+        "-m",
+        "quintet_testing.load_generator",
         "--url",
         url,
         "--token",

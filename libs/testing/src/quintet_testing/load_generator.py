@@ -1,5 +1,6 @@
-"""HTTP load generator run as its own process by bench_contacts.py (so the api under test has its
-own process). Prints one JSON line: {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms"}.
+"""HTTP load generator for the benchmarks, run as its own process (`python -m
+quintet_testing.load_generator`, so the api under test has its own process). Prints one JSON line:
+{"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms"}.
 
 It speaks minimal HTTP/1.1 keep-alive over asyncio streams on uvloop (like wrk, it only reads the
 status line, Content-Length and the body): on a 2-core machine the generator shares the CPU with
