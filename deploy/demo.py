@@ -246,6 +246,7 @@ async def vrs(http: aiohttp.ClientSession, base: str, stand_ins: str) -> str:
         "POST",
         f"{api}/vrs-import",
         bearer=bearer,
+        ok=(200, 202),  # 202: started; 200: the same Idempotency-Key answered again
         json=body,
         headers={"Idempotency-Key": f"demo-{task_id}"},
     )
