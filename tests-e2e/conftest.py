@@ -164,6 +164,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.timeout(E2E_TEST_TIMEOUT))
+    # A test that loads a whole world into the shared stack (`make demo`: rollouts that enrol every new
+    # user, places, generations) runs after every journey, so no journey sees its data.
+    items.sort(key=lambda item: item.get_closest_marker("loads_the_shared_stack") is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "loads_the_shared_stack: loads data every journey would see; runs after them all"
+    )
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], gateway: str, timeout: float) -> None:

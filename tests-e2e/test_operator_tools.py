@@ -318,6 +318,7 @@ async def test_reset_changes_nothing_in_prod_or_unconfirmed(
 # ---- make demo (deploy/demo.py) ----
 
 
+@pytest.mark.loads_the_shared_stack
 async def test_demo_loads_its_world_and_runs_twice_without_error(stack: Any) -> None:
     from demo import PLACE_ID, token
 
