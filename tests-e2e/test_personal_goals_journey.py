@@ -28,17 +28,19 @@ def _row(goal_id: str, uid: str, starts_at: datetime, expires_at: datetime, app:
 
 
 SELECTION = f"e2e-{int(time.time() * 1000)}"
+# Users of this run only: other journeys in the same stack upload goals for users like uid-1.
+USER_1, USER_2 = f"{SELECTION}-uid-1", f"{SELECTION}-uid-2"
 
 
 async def test_goal_upload_and_user_reads_through_the_gateway(stack):
     now = datetime.now(UTC).replace(microsecond=0)
     week = timedelta(days=7)
     rows = [
-        _row("g-live", "uid-1", now - week, now + week),
-        _row("g-overlap", "uid-1", now, now + 2 * week),  # same user and app, overlaps g-live
-        _row("g-other-app", "uid-1", now, now + 2 * week, app="lavka"),
-        _row("g-future", "uid-1", now + week, now + 3 * week),  # touches g-live: loaded, not yet visible
-        _row("g-bad-period", "uid-2", now, now - week),
+        _row("g-live", USER_1, now - week, now + week),
+        _row("g-overlap", USER_1, now, now + 2 * week),  # same user and app, overlaps g-live
+        _row("g-other-app", USER_1, now, now + 2 * week, app="lavka"),
+        _row("g-future", USER_1, now + week, now + 3 * week),  # touches g-live: loaded, not yet visible
+        _row("g-bad-period", USER_2, now, now - week),
     ]
     bucket, key = "goals-datasets", f"{SELECTION}/goals.jsonl"  # the service's own bucket
     async with s3_client(
@@ -78,7 +80,7 @@ async def test_goal_upload_and_user_reads_through_the_gateway(stack):
         async with http.post(f"{admin}/validate_goals_upload_from_yt", json={"table": table}) as response:
             assert response.status == 409, await response.text()
 
-        user = {"Authorization": bearer("goals:read", sub="uid-1")["Authorization"]}
+        user = {"Authorization": bearer("goals:read", sub=USER_1)["Authorization"]}
         async with http.get(f"{stack.gateway}/personal-goals/v1/goals", headers=user) as response:
             assert response.status == 200, await response.text()
             assert await response.json() == []  # the selection is hidden until an admin activates it
@@ -97,13 +99,13 @@ async def test_goal_upload_and_user_reads_through_the_gateway(stack):
             assert (await response.json())["code"] == "goal_not_found"
 
         # Nobody else's goals: a client-sent identity header names no one; naming a user needs read-any.
-        other = {"Authorization": bearer("goals:read", sub="uid-2")["Authorization"], "X-Yandex-UID": "uid-1"}
+        other = {"Authorization": bearer("goals:read", sub=USER_2)["Authorization"], "X-Yandex-UID": USER_1}
         async with http.get(f"{stack.gateway}/personal-goals/v1/goals", headers=other) as response:
             assert response.status == 200, await response.text()
             assert await response.json() == []
         backend = {"Authorization": bearer("goals:read-any", sub="notifier")["Authorization"]}
         async with http.get(
-            f"{stack.gateway}/personal-goals/v1/goals", params={"yandex_uid": "uid-1"}, headers=backend
+            f"{stack.gateway}/personal-goals/v1/goals", params={"yandex_uid": USER_1}, headers=backend
         ) as response:
             assert response.status == 200, await response.text()
             assert sorted(g["goal_id"] for g in await response.json()) == ["g-live", "g-other-app"]
