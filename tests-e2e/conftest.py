@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from quintet_testing import free_port
+from quintet_testing import eventually_blocking, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
@@ -176,19 +175,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], gateway: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, f"the stack exited with {process.returncode}"
+    def healthy() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"the stack exited with {process.returncode}")  # not retried: fails at once
         try:
-            if all(
+            return all(
                 urllib.request.urlopen(f"{gateway}/{s.name}/health", timeout=2).status == 200
                 for s in present_services()
-            ):
-                return
+            )
         except OSError:
-            pass
-        assert time.monotonic() < deadline, f"the stack did not come up within {timeout} s"
-        time.sleep(0.5)
+            return False
+
+    eventually_blocking(healthy, timeout=timeout, interval=0.5)
 
 
 def _children(pid: int) -> list[int]:

@@ -5,13 +5,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 from stack_services import ALL_SERVICES, ROOT, present_services, render_docker_gateway, upstream_env
+
+from quintet_testing import eventually_blocking
 
 SERVICES = [s.name for s in present_services()]
 
@@ -94,14 +94,6 @@ def test_upstream_urls_point_at_the_stand_ins_unless_the_environment_sets_them(s
 MAKE = ["make", "-s", "--no-print-directory"]
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll `check` until it returns something truthy (these tests drive processes synchronously)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.2)
-
-
 def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*MAKE, target], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
@@ -146,7 +138,7 @@ def test_setsid_make_run_stopped_with_sigint_exits_0_without_an_error(bare_stack
             start_new_session=True,
         )
     try:
-        wait_until(lambda: (state / "gateway-url").exists() or make.poll() is not None, 600, "stack ready")
+        eventually_blocking(lambda: (state / "gateway-url").exists() or make.poll() is not None, timeout=600)
         assert make.poll() is None, output_file.read_text()
         os.killpg(make.pid, signal.SIGINT)
         returncode = make.wait(timeout=30)

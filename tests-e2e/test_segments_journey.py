@@ -1,11 +1,11 @@
 """An analyst's journey through the gateway: segments, memberships, rollout, history report."""
 
-import asyncio
 import time
 from datetime import UTC, datetime
 
 import aiohttp
 
+from quintet_testing import eventually
 from quintet_testing.http import bearer
 
 WRITE = bearer("segments:read segments:write", sub="analyst")
@@ -34,16 +34,15 @@ async def test_segment_membership_and_history_report_through_the_gateway(stack):
             link = (await response.json())["link"]
         assert link.startswith(f"{stack.gateway}/segments/"), link
 
-        deadline = time.monotonic() + 30
-        while True:
+        async def report_ready() -> list[str] | None:
             async with http.get(link) as response:
-                if response.status == 200:
-                    assert response.content_type == "text/csv"
-                    lines = (await response.text()).strip().splitlines()
-                    break
-                assert response.status == 202, await response.text()
-            assert time.monotonic() < deadline, "report not ready within 30 s"
-            await asyncio.sleep(0.3)
+                if response.status == 202:
+                    return None
+                assert response.status == 200, await response.text()
+                assert response.content_type == "text/csv"
+                return (await response.text()).strip().splitlines()
+
+        lines = await eventually(report_ready, timeout=30, interval=0.3)
     assert lines[0] == "user_id;segment;operation;datetime"
     rows = [line.split(";") for line in lines[1:]]
     assert [(r[0], r[1], r[2]) for r in rows] == [("1001", slug, "add"), ("1001", slug, "delete")]

@@ -65,6 +65,7 @@ class TcpProxy:
         self.upstream = (upstream_host, upstream_port)
         self.up = True
         self.connections_cut = 0
+        self.refused = 0  # connections refused while down: clients noticed and tried again
         self._writers: set[asyncio.StreamWriter] = set()
         self._pipes: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -77,6 +78,7 @@ class TcpProxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.up:
+            self.refused += 1
             writer.close()
             return
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)

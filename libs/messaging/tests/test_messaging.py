@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -36,6 +37,7 @@ from quintet_messaging import (
     work_queue,
 )
 from quintet_messaging.topology import DELIVERY_LIMIT
+from quintet_testing import eventually
 
 if TYPE_CHECKING:
     from conftest import TcpProxy
@@ -107,9 +109,12 @@ async def test_every_event_is_processed_exactly_once_through_broker_connection_l
                     for n in range(100):
                         await publish_event(conn, spec, Ping(key=f"{batch}-{n}"))
                 if batch in (3, 7):
-                    await asyncio.sleep(0.05)  # let the relay get some of it in flight
+                    # Some of this batch is on its way (or all of it: the cut still hits the consumer).
+                    await wait_until(lambda batch=batch: relay.published > 100 * batch)
                     proxy.drop()
-                    await asyncio.sleep(0.6)
+                    refused = proxy.refused
+                    # Down until the relay and the consumer have each been refused at least once.
+                    await wait_until(lambda refused=refused: proxy.refused >= refused + 2)
                     proxy.restore()
             await wait_until(lambda: _all_processed(pool, 1000), within=40)
             # A relay that lost a confirm publishes the row again: the inbox must absorb the copy.
@@ -121,14 +126,14 @@ async def test_every_event_is_processed_exactly_once_through_broker_connection_l
                 spec.type,
                 duplicate.model_dump_json().encode(),
             )
-            await wait_until(lambda: _outbox_empty(pool))
-            await asyncio.sleep(0.5)
+            await publish_sentinel(pool, spec)  # after the copy in the same queue: handled after it
+            await wait_until(lambda: _sentinel_processed(pool))
     finally:
         relay_task.cancel()
         await asyncio.gather(relay_task, return_exceptions=True)
 
-    processed = await count(pool, "SELECT count(*) FROM processed")
-    distinct_keys = await count(pool, "SELECT count(DISTINCT key) FROM processed")
+    processed = await count(pool, "SELECT count(*) FROM processed WHERE key <> 'sentinel'")
+    distinct_keys = await count(pool, "SELECT count(DISTINCT key) FROM processed WHERE key <> 'sentinel'")
     lost = 1000 - distinct_keys
     assert lost == 0
     assert processed == distinct_keys == 1000
@@ -142,6 +147,17 @@ async def _all_processed(pool: asyncpg.Pool, expected: int) -> bool:
 
 async def _outbox_empty(pool: asyncpg.Pool) -> bool:
     return await count(pool, "SELECT count(*) FROM outbox") == 0
+
+
+async def publish_sentinel(pool: asyncpg.Pool, spec: EventSpec[Ping]) -> None:
+    """One more event behind everything published so far: one consumer handles a queue in order, so
+    once the sentinel is processed, whatever was ahead of it has been handled (or dropped) too."""
+    async with pool.acquire() as conn, conn.transaction():
+        await publish_event(conn, spec, Ping(key="sentinel"))
+
+
+async def _sentinel_processed(pool: asyncpg.Pool) -> bool:
+    return await count(pool, "SELECT count(*) FROM processed WHERE key = 'sentinel'") > 0
 
 
 async def test_event_written_in_rolled_back_transaction_is_never_published(
@@ -159,9 +175,10 @@ async def test_event_written_in_rolled_back_transaction_is_never_published(
             async with pool.acquire() as conn, conn.transaction():
                 await publish_event(conn, spec, Ping(key="committed"))
         await wait_until(lambda: _all_processed(pool, 1))
-        await asyncio.sleep(0.5)
+        await publish_sentinel(pool, spec)
+        await wait_until(lambda: _sentinel_processed(pool))
 
-    rows = await pool.fetch("SELECT key, request_id FROM processed")
+    rows = await pool.fetch("SELECT key, request_id FROM processed WHERE key <> 'sentinel'")
     assert [(r["key"], r["request_id"]) for r in rows] == [("committed", "req-42")]
 
 
@@ -267,10 +284,7 @@ async def test_a_message_crashing_its_consumers_is_parked_before_the_broker_drop
         queue = await channel.get_queue(worker.topology.work_queue, ensure=False)
         returns = 0
         while returns < DELIVERY_LIMIT - 1:  # a crashing consumer, DELIVERY_LIMIT - 1 times over
-            message = await queue.get(fail=False)
-            if message is None:
-                await asyncio.sleep(0.01)
-                continue
+            message = await eventually(lambda: queue.get(fail=False), timeout=10)
             await message.nack(requeue=True)
             returns += 1
 
@@ -353,7 +367,8 @@ async def test_task_reschedules_itself_with_the_same_task_id(
     assert await count(pool, "SELECT count(*) FROM outbox") == 3
     async with worker:
         await wait_until(lambda: _all_processed(pool, 7))
-        await asyncio.sleep(0.4)
+        # Nothing is left to arrive: each chain's last step enqueued nothing, the outbox is empty.
+        await wait_until(lambda: _outbox_empty(pool))
 
     keys = sorted(r["key"] for r in await pool.fetch("SELECT key FROM processed"))
     assert keys == ["job-1:0", "job-1:1", "job-1:2", "job-1:3", "job-2:0", "job-2:1", "job-3:0"]
@@ -477,11 +492,15 @@ async def test_a_relay_does_not_spin_on_a_due_row_another_transaction_holds(
     relay.relay_batch = counted  # type: ignore[method-assign]
     async with pool.acquire() as holder, holder.transaction():
         await holder.execute("SELECT id FROM outbox FOR UPDATE")  # another relay's batch, say
+        started = time.monotonic()
         task = asyncio.ensure_future(relay.run())
-        await asyncio.sleep(1.5)
+        await eventually(lambda: calls >= 3, timeout=10)
+        elapsed = time.monotonic() - started
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert calls <= 6, f"{calls} claims in 1.5 s with a 0.5 s poll interval"
+    # A relay that spun would make its three claims in milliseconds; one that waits a poll
+    # interval after finding nothing it can claim needs two intervals.
+    assert elapsed >= 0.9, f"{calls} claims in {elapsed:.2f} s with a 0.5 s poll interval"
 
 
 async def test_inbox_rows_older_than_the_retention_are_pruned(
@@ -546,7 +565,9 @@ async def test_tasks_survive_a_database_outage_longer_than_every_retry_tier_each
     async with worker:
         await wait_until(started)
         proxy.drop()  # mid-work: transactions in flight lose their connection
-        await asyncio.sleep(3.0)  # the outage lasts 3 s
+        # The outage lasts until the paused worker has found the database still down on 8 probes,
+        # 0.2 s apart: longer than every retry tier (0.2 s, 0.4 s) of all 3 attempts together.
+        await wait_until(lambda: worker.gate.failed_probes >= 8)
         proxy.restore()
 
         async def all_handled() -> bool:

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -301,12 +302,15 @@ async def test_openapi_describes_routes_models_scopes_and_errors(client):
     assert (await client.get("/docs/static/swagger-ui-bundle.js")).status == 200
 
 
-async def test_expired_cached_token_is_rejected():
-    from quintet_web.auth import authenticate
+def test_expired_cached_token_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quintet_web import auth
     from quintet_web.errors import Unauthorized
 
-    token = jwt.encode({"sub": "x", "exp": int(time.time()) + 1, "scope": "a"}, DEV_JWT_SECRET)
-    assert authenticate(f"Bearer {token}", DEV_JWT_SECRET).sub == "x"
-    await asyncio.sleep(1.1)
-    with pytest.raises(Unauthorized):
-        authenticate(f"Bearer {token}", DEV_JWT_SECRET)
+    expires = int(time.time()) + 60
+    token = jwt.encode({"sub": "x", "exp": expires, "scope": "a"}, DEV_JWT_SECRET)
+    assert auth.authenticate(f"Bearer {token}", DEV_JWT_SECRET).sub == "x"  # decoded and cached
+    # The clock passes the expiry: the cached principal must not outlive its token.
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: expires + 1))
+    with pytest.raises(Unauthorized) as raised:
+        auth.authenticate(f"Bearer {token}", DEV_JWT_SECRET)
+    assert raised.value.code == "token_expired"

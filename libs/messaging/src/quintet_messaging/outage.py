@@ -37,6 +37,7 @@ class DatabaseGate:
         self.retry_interval = retry_interval
         self.probe_timeout = probe_timeout
         self.pauses = 0
+        self.failed_probes = 0  # probes that found the database still unreachable
         self._open = asyncio.Event()
         self._open.set()
         self._probe: asyncio.Task[None] | None = None
@@ -78,6 +79,7 @@ class DatabaseGate:
             await asyncio.sleep(self.retry_interval)
             if await self.reachable():
                 break
+            self.failed_probes += 1
         log.info("database reachable: consumption resumed")
         self._open.set()
 

@@ -9,13 +9,14 @@ Fixtures (plugin): `pg_server_dsn`, `database_factory`, `amqp_url`, `s3_endpoint
 from quintet_testing.http import api_client, bearer, expect, expect_error
 from quintet_testing.infra import DatabaseFactory, free_port, start_moto_server, wait_for_http
 from quintet_testing.service import outbox_events, published_events, service_fixtures, stairway_test
-from quintet_testing.waiting import eventually
+from quintet_testing.waiting import eventually, eventually_blocking
 
 __all__ = [
     "DatabaseFactory",
     "api_client",
     "bearer",
     "eventually",
+    "eventually_blocking",
     "expect",
     "expect_error",
     "free_port",

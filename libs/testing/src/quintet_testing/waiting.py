@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -36,3 +37,19 @@ async def eventually(
         if loop.time() >= deadline:
             raise failure
         await asyncio.sleep(interval)
+
+
+def eventually_blocking(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.1) -> T:
+    """`eventually` for tests that drive processes synchronously (no event loop): same contract."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            failure: AssertionError = AssertionError(f"condition not met within {timeout}s: got {result!r}")
+        except AssertionError as exc:
+            failure = exc
+        if time.monotonic() >= deadline:
+            raise failure
+        time.sleep(interval)
