@@ -29,6 +29,28 @@ def test_envelope_round_trips_through_json_with_a_typed_payload():
     assert decoded.producer == "segments"
 
 
+def test_envelopes_in_bulk_carry_what_one_by_one_would_and_decode_with_the_contract():
+    at = datetime.now(UTC)
+    payloads = [
+        MembershipChanged(user_id=n, slug="AVITO_X", operation="add", reason="manual", at=at) for n in (1, 2)
+    ]
+    bulk = MEMBERSHIP_CHANGED.envelopes(payloads, request_id="rid-2")
+    assert len({e.message_id for e in bulk}) == 2
+    for envelope, payload in zip(bulk, payloads, strict=True):
+        one = MEMBERSHIP_CHANGED.envelope(payload, request_id="rid-2")
+        decoded = MEMBERSHIP_CHANGED.parse(envelope.model_dump_json())
+        assert decoded == envelope
+        assert decoded.model_dump(exclude={"message_id", "occurred_at"}) == one.model_dump(
+            exclude={"message_id", "occurred_at"}
+        )
+        assert json.loads(envelope.model_dump_json()).keys() == json.loads(one.model_dump_json()).keys()
+
+
+def test_a_bulk_payload_that_is_not_the_contracts_model_is_still_validated():
+    with pytest.raises(ValidationError):
+        MEMBERSHIP_CHANGED.envelopes([{"user_id": 0, "slug": "A"}])  # type: ignore[list-item]
+
+
 @pytest.mark.parametrize(
     "mutation",
     [

