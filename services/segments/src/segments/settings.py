@@ -18,6 +18,13 @@ class Settings(PlatformSettings):
     rollout_batch_users: int = Field(
         20_000, ge=1, description="users per batch (one short transaction) when a rollout grows"
     )
+    rollout_pause_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="after each growth batch, pause this many times the batch's duration (0: none):"
+        " reads keep their latency while a rollout grows",
+    )
     rollout_resume_seconds: float = Field(
         10.0, gt=0, description="period of the job finishing rollout growths an api left half done"
     )

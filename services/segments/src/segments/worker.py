@@ -33,7 +33,9 @@ def build_worker(settings: Settings, pool: asyncpg.Pool, s3: Any) -> Worker:
             log.info("memberships expired", ended=ended)
 
     async def complete_rollouts(pool: asyncpg.Pool) -> None:
-        added = await segments.complete_pending_growths(pool, settings.rollout_batch_users)
+        added = await segments.complete_pending_growths(
+            pool, settings.rollout_batch_users, pause_ratio=settings.rollout_pause_ratio
+        )
         if added:
             log.info("rollout growth completed", memberships_added=added)
 

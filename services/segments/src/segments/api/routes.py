@@ -58,8 +58,14 @@ def _segment(segment: model.Segment) -> Segment:
 async def create_segment(request: web.Request, *, body: CreateSegmentRequest) -> Segment:
     slug = rules.normalise_slug(body.slug)
     buckets = rules.rollout_buckets(body.percent, body.selection)
-    batch = app_settings(request, Settings).rollout_batch_users
-    segment, _ = await segments.create_segment(request.app[PG_POOL], slug, buckets, batch)
+    settings = app_settings(request, Settings)
+    segment, _ = await segments.create_segment(
+        request.app[PG_POOL],
+        slug,
+        buckets,
+        settings.rollout_batch_users,
+        pause_ratio=settings.rollout_pause_ratio,
+    )
     return _segment(segment)
 
 
@@ -78,8 +84,15 @@ async def change_rollout(request: web.Request, *, path: SegmentPath, body: Chang
     if body.percent is None and body.selection is None:
         raise rules.RuleViolation("percent", "percent is required")
     buckets = rules.rollout_buckets(body.percent, body.selection)
-    batch = app_settings(request, Settings).rollout_batch_users
-    return _segment(await segments.change_rollout(request.app[PG_POOL], slug, buckets, batch))
+    settings = app_settings(request, Settings)
+    changed = await segments.change_rollout(
+        request.app[PG_POOL],
+        slug,
+        buckets,
+        settings.rollout_batch_users,
+        pause_ratio=settings.rollout_pause_ratio,
+    )
+    return _segment(changed)
 
 
 @routes.delete(

@@ -4,6 +4,9 @@ short transaction (`complete_growth`); state changes and their outbox events com
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import asyncpg
 
 from quintet_contracts.segments import SEGMENT_CREATED, SEGMENT_DELETED, SegmentCreated, SegmentDeleted
@@ -28,7 +31,12 @@ class _GrowthInProgress(Exception):
 
 
 async def create_segment(
-    pool: asyncpg.Pool, slug: str, buckets: int, batch_users: int = GROWTH_BATCH_USERS
+    pool: asyncpg.Pool,
+    slug: str,
+    buckets: int,
+    batch_users: int = GROWTH_BATCH_USERS,
+    *,
+    pause_ratio: float = 0.0,
 ) -> tuple[Segment, int]:
     """The segment, and the rollout memberships it started (materialised in batches, see
     `complete_growth`; the request answers once every known user is covered)."""
@@ -48,12 +56,19 @@ async def create_segment(
                 slug=slug, percent=segment.percent if buckets else None, created_at=segment.created_at
             ),
         )
-    added = await complete_growth(pool, segment.id, batch_users) if buckets > 0 else 0
+    added = (
+        await complete_growth(pool, segment.id, batch_users, pause_ratio=pause_ratio) if buckets > 0 else 0
+    )
     return segment, added
 
 
 async def change_rollout(
-    pool: asyncpg.Pool, slug: str, buckets: int, batch_users: int = GROWTH_BATCH_USERS
+    pool: asyncpg.Pool,
+    slug: str,
+    buckets: int,
+    batch_users: int = GROWTH_BATCH_USERS,
+    *,
+    pause_ratio: float = 0.0,
 ) -> Segment:
     """Sticky: the same salt, so growing keeps every member and shrinking keeps a subset. The new
     percent commits first (new users join by it from then on), then the users already known join in
@@ -63,8 +78,8 @@ async def change_rollout(
             segment = await _set_rollout(pool, slug, buckets)
             break
         except _GrowthInProgress as pending:
-            await complete_growth(pool, pending.segment_id, batch_users)
-    await complete_growth(pool, segment.id, batch_users)
+            await complete_growth(pool, pending.segment_id, batch_users, pause_ratio=pause_ratio)
+    await complete_growth(pool, segment.id, batch_users, pause_ratio=pause_ratio)
     return segment
 
 
@@ -87,12 +102,19 @@ async def _set_rollout(pool: asyncpg.Pool, slug: str, buckets: int) -> Segment:
         return await segments_sql.set_rollout_buckets(conn, segment.id, buckets)
 
 
-async def complete_growth(pool: asyncpg.Pool, segment_id: int, batch_users: int = GROWTH_BATCH_USERS) -> int:
+async def complete_growth(
+    pool: asyncpg.Pool, segment_id: int, batch_users: int = GROWTH_BATCH_USERS, *, pause_ratio: float = 0.0
+) -> int:
     """Materialise a growth batch by batch (each one short transaction: the growth row and the
     batch's user rows are all it locks); returns the memberships added. Safe to run by several
-    callers at once (the growth row hands them the batches in turn) and to resume after a crash."""
+    callers at once (the growth row hands them the batches in turn) and to resume after a crash.
+
+    After each batch it pauses `pause_ratio` times as long as the batch took (the way autovacuum's
+    cost delay works): a growth over millions of users then uses a share of the database's CPU, not
+    all of a core, and the reads served meanwhile keep their latency."""
     added = 0
     while True:
+        started = time.monotonic()
         async with pool.acquire() as conn, conn.transaction():
             growth = await rollouts_sql.growth_for_update(conn, segment_id)
             if growth is None:  # done by another caller, or the segment was deleted
@@ -113,13 +135,17 @@ async def complete_growth(pool: asyncpg.Pool, segment_id: int, batch_users: int 
                 current_request_id(),
             )
             await rollouts_sql.advance_growth(conn, segment_id, last_user_id)
+        if pause_ratio > 0:
+            await asyncio.sleep((time.monotonic() - started) * pause_ratio)
 
 
-async def complete_pending_growths(pool: asyncpg.Pool, batch_users: int = GROWTH_BATCH_USERS) -> int:
+async def complete_pending_growths(
+    pool: asyncpg.Pool, batch_users: int = GROWTH_BATCH_USERS, *, pause_ratio: float = 0.0
+) -> int:
     """The worker's job: growths a crashed api left half done are finished."""
     added = 0
     for segment_id in await rollouts_sql.pending_growths(pool):
-        added += await complete_growth(pool, segment_id, batch_users)
+        added += await complete_growth(pool, segment_id, batch_users, pause_ratio=pause_ratio)
     return added
 
 
