@@ -28,7 +28,7 @@ class Settings(PlatformSettings):
     render_slice: int = Field(500, ge=1, description="tables rendered per delivery of posm-requested")
     render_processes: int = Field(0, ge=0, description="rendering processes (0: one per CPU)")
     upload_concurrency: int = Field(
-        16, ge=1, description="parallel S3 requests of a generation or an archive"
+        32, ge=1, le=256, description="parallel S3 uploads of a generation"
     )
 
     @field_validator("qr_url_template")
