@@ -65,12 +65,15 @@ def _send(method: str, url: str, headers: dict[str, str], body: bytes | None) ->
 
 def replay_local_s3(endpoint: str, folder: Path) -> int:
     """Replay the recorded changes (not the reads) into the moto server at `endpoint`; the number of
-    requests replayed. Recording is paused meanwhile, so the replay does not record itself again."""
+    requests replayed. Recording is paused meanwhile, so the replay does not record itself again.
+    The log is then compacted to the changes alone: reads (most of what moto records) and a line cut
+    short by a kill are dropped, so it grows with what was written, not with what was read."""
     log_file = folder / RECORDING
     if not log_file.exists():
         return 0
     _send("POST", f"{endpoint}/moto-api/recorder/stop-recording", {}, b"")
     replayed = 0
+    kept: list[str] = []  # the changes' lines, for the compacted log
     new_upload_ids: dict[str, str] = {}  # recorded upload id -> the replay's
     created: dict[str, list[str]] = {}  # path -> upload ids created by the replay, not yet mapped
     try:
@@ -83,6 +86,7 @@ def replay_local_s3(endpoint: str, folder: Path) -> int:
                 method = entry.get("method", "GET")
                 if method in ("GET", "HEAD", "OPTIONS"):
                     continue
+                kept.append(line if line.endswith("\n") else line + "\n")
                 parts = urllib.parse.urlsplit(entry["url"])
                 query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
                 mapped = []
@@ -106,6 +110,9 @@ def replay_local_s3(endpoint: str, folder: Path) -> int:
                     if match := _UPLOAD_ID.search(answer.decode("utf-8", "replace")):
                         created.setdefault(parts.path, []).append(match[1])
                 replayed += 1
+        compacted = log_file.with_suffix(".compacting")
+        compacted.write_text("".join(kept), encoding="utf-8")
+        os.replace(compacted, log_file)  # moto opens the file per request: it appends to the new one
     finally:
         _send("POST", f"{endpoint}/moto-api/recorder/start-recording", {}, b"")
     return replayed

@@ -17,6 +17,7 @@ import pytest
 import urllib3
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from quintet_testing import eventually_blocking
 from quintet_testing.http import bearer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +47,9 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def sign_in(page: Page, gateway: str, scopes: set[str] | None = None, sub: str = "e2e-admin") -> None:
+def sign_in(
+    page: Page, gateway: str, scopes: set[str] | None = None, sub: str = "e2e-admin", companies: str = "1"
+) -> None:
     """The development sign-in with the scopes picked (all of them when None)."""
     page.goto(f"{gateway}/console/")
     form = page.get_by_test_id("dev-sign-in")
@@ -55,6 +58,7 @@ def sign_in(page: Page, gateway: str, scopes: set[str] | None = None, sub: str =
         for box in form.locator("input[name=scope]").all():
             box.set_checked(box.get_attribute("value") in scopes)
     form.locator("input[name=sub]").fill(sub)
+    form.locator("input[name=companies]").fill(companies)
     form.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
@@ -307,6 +311,8 @@ def test_a_posm_generation_is_made_from_the_dialog_followed_to_done_and_its_arch
     dialog = page.get_by_test_id("generate-dialog")
     dialog.locator("select[name=template_id]").select_option(str(template_id))
     expect(dialog.get_by_test_id("template-preview")).to_be_visible()
+    # The page itself under the QR and label outline, as the service renders it.
+    expect(dialog.get_by_test_id("template-preview")).to_have_attribute("data-page-picture", "shown")
     dialog.get_by_label("QR size").fill("110")  # an override of the recommended 120
     dialog.get_by_test_id("generate").dblclick()
     expect(dialog).to_have_count(0)
@@ -332,3 +338,113 @@ def test_a_posm_generation_is_made_from_the_dialog_followed_to_done_and_its_arch
     with zipfile.ZipFile(archive) as opened:
         assert sorted(opened.namelist()) == ["1.pdf", "2.pdf", "3.pdf"]
         assert all(opened.read(name).startswith(b"%PDF") for name in opened.namelist())
+
+
+def _solved_task(stack, company: int) -> str:
+    """A task the solver stand-in has solved: two orders of this company, one vehicle."""
+    day = datetime.now(UTC).date().isoformat()
+    task = {
+        "depot": {"id": "depot", "point": {"lat": 55.75, "lon": 37.6}, "time_window": "07:00-22:00"},
+        "locations": [
+            {
+                "id": f"c{company}-{n}",
+                "point": {"lat": 55.75 + n / 100, "lon": 37.6},
+                "time_window": "09:00-18:00",
+            }
+            for n in (1, 2)
+        ],
+        "vehicles": [{"id": 1, "ref": "van"}],
+        "options": {"date": day, "time_zone": 3, "solver_time_limit_s": 1},
+    }
+    answer = urllib3.request("POST", f"{stack.stand_ins}/vrs/api/v1/add/mvrp", json=task, timeout=10)
+    assert answer.status == 202, answer.data
+    task_id = str(answer.json()["id"])
+    eventually_blocking(
+        lambda: urllib3.request("GET", f"{stack.stand_ins}/vrs/api/v1/result/mvrp/{task_id}").status == 200,
+        timeout=60,
+        interval=0.3,
+    )
+    return task_id
+
+
+def test_a_solved_task_is_previewed_imported_and_listed_in_the_import_history(
+    stack, page: Page, tmp_path: Path
+) -> None:
+    company = int(time.time()) % 100_000 + 700_000  # a company of this run: an empty history
+    task_id = _solved_task(stack, company)
+    sign_in(page, stack.gateway, {"vrs:read", "vrs:import"}, companies=str(company))
+    page.goto(f"{stack.gateway}/console/#/vrs")
+    expect(page.get_by_text("This company has no imports yet.")).to_be_visible()
+
+    form = page.get_by_test_id("vrs-import")
+    form.locator("input[name=task_id]").fill(task_id)
+    form.get_by_role("button", name="Preview conflicts").click()
+    expect(page.get_by_test_id("vrs-conflicts")).to_be_visible()
+    form.get_by_role("button", name="Import").click()
+
+    progress = page.get_by_test_id("vrs-progress")
+    expect(progress).to_have_attribute("data-status", "completed", timeout=60_000)
+    expect(page.get_by_test_id("vrs-routes").locator("tbody tr")).to_have_count(1)
+    history = page.get_by_test_id("vrs-history").locator("tbody tr")
+    expect(history).to_have_count(1)
+    expect(history).to_contain_text(task_id)
+    expect(history).to_contain_text("completed")
+    page.screenshot(path=tmp_path / "vrs-import.png", full_page=True)
+
+
+def test_a_matching_is_found_by_its_driver_and_its_timeline_read_after_a_job_run(
+    stack, page: Page, tmp_path: Path
+) -> None:
+    driver_id = f"console-{int(time.time() * 1000)}"
+    newbie = {"park_id": "park-msk-1", "driver_id": driver_id}
+    world = {
+        "unique_driver_id": f"udid-{driver_id}",
+        "profiles": [newbie],
+        "first_name": "Вера",
+        "phone": "+79005550199",
+        "hired_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+        "point": {"lat": 55.75, "lon": 37.62},
+        "city": "Москва",
+        "rented": False,
+    }
+    assert urllib3.request("POST", f"{stack.stand_ins}/_stand-in/drivers", json=world).status == 201
+    accepted = urllib3.request(
+        "POST",
+        f"{stack.gateway}/contractor-mentorship/driver/v1/mentorship/accept",
+        headers=bearer("mentorship:driver", sub=driver_id, **newbie),
+    )
+    assert accepted.status == 201, accepted.data
+    matching_id = accepted.json()["id"]
+
+    def status() -> str:
+        found = api(
+            stack, "GET", f"/contractor-mentorship/internal/admin/matchings/{matching_id}", "mentorship:admin"
+        )
+        return str(found[1]["status"])  # type: ignore[index]
+
+    eventually_blocking(lambda: status() == "requested", timeout=60, interval=0.3)  # filed in the CRM's table
+    assert urllib3.request("POST", f"{stack.stand_ins}/_stand-in/crm/match").status == 200
+
+    sign_in(page, stack.gateway, {"mentorship:admin"})
+    page.goto(f"{stack.gateway}/console/#/mentorship")
+    filters = page.get_by_test_id("matching-filters")
+    filters.get_by_label("Driver id").fill(driver_id)
+    filters.get_by_role("button", name="Filter").click()
+    row = page.get_by_test_id("matchings").locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("requested")
+
+    page.get_by_role("button", name="Import matchings now").click()
+    # Done, or 409 when the schedule happens to run the same job at that moment: either is an answer.
+    answered = page.get_by_test_id("job-result").or_(page.locator("div.alert[data-status='409']"))
+    expect(answered).to_be_visible(timeout=60_000)
+    eventually_blocking(
+        lambda: status() == "initialized", timeout=60, interval=0.3
+    )  # the job, or its schedule
+    page.get_by_role("button", name="Refresh").click()
+    expect(row).to_contain_text("initialized")
+    row.click()
+    timeline = page.get_by_test_id("matching").locator("ol.timeline li")
+    expect(timeline).to_have_count(4)  # created, requested, matched by the CRM, both drivers told
+    expect(timeline.last).to_contain_text("initialized")
+    page.screenshot(path=tmp_path / "mentorship-matching.png", full_page=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pymupdf
 import pytest
 
 from posm.api.models import Template
 from quintet_testing.http import expect, expect_error
 
-from .conftest import READ, SETTINGS, WRITE, template_form, template_metadata, template_pdf
+from .conftest import A6, READ, SETTINGS, WRITE, template_form, template_metadata, template_pdf
 
 
 async def test_an_uploaded_template_is_stored_with_its_page_sizes(create_template: Any, client: Any) -> None:
@@ -142,3 +143,23 @@ async def test_a_deleted_template_is_gone_for_readers(create_template: Any, clie
 async def test_uploading_needs_the_write_scope(client: Any) -> None:
     form = template_form(template_pdf(), template_metadata())
     await expect_error(await client.post("/api/v1/templates", data=form, headers=READ), 403, "missing_scope")
+
+
+async def test_a_template_page_is_previewed_as_a_picture_of_that_page(
+    create_template: Any, client: Any
+) -> None:
+    created = await create_template(template_pdf(pages=2))
+    url = f"/api/v1/templates/{created['id']}/preview.png"
+    response = await client.get(url, params={"page": 2, "width": 300}, headers=READ)
+    assert response.status == 200 and response.content_type == "image/png"
+    picture = pymupdf.Pixmap(await response.read())
+    assert (picture.width, picture.height) == (300, round(300 * A6[1] / A6[0]))
+    # The page's own text is in the picture: not a blank page (some pixels are dark).
+    assert min(picture.samples) < 128
+    await expect_error(
+        await client.get(url, params={"page": 3}, headers=READ), 404, "template_page_not_found"
+    )
+    await expect_error(await client.get(url, params={"width": 5000}, headers=READ), 400)
+    await expect_error(
+        await client.get("/api/v1/templates/999999/preview.png", headers=READ), 404, "template_not_found"
+    )

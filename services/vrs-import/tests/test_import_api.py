@@ -13,7 +13,7 @@ import pytest
 from quintet_contracts import EVENTS_EXCHANGE
 from quintet_contracts.vrs_import import IMPORT_FINISHED, ImportFinished
 from quintet_testing import eventually, expect, expect_error
-from vrs_import.api.models import Conflicts, ImportResultPage, ImportStatus
+from vrs_import.api.models import Conflicts, ImportResultPage, ImportStatus, ImportSummary
 
 DAY = "2026-12-02"
 SMALL = (("van", 1, ["1", "2"]),)
@@ -150,6 +150,29 @@ async def test_a_completed_import_pages_its_routes_and_counts_its_orders(vrs: An
     assert [r.number for r in page.routes] == [f"v2-1-{DAY}"]
     assert page.total_routes == 3
     assert (page.orders.created, page.orders.renamed, page.orders.moved) == (6, 0, 0)
+
+
+@pytest.mark.usefixtures("worker")
+async def test_the_import_history_lists_the_companys_imports_newest_first_with_their_outcome(
+    vrs: Any,
+) -> None:
+    first = await vrs.run(vrs.result(*SMALL))
+    second = await vrs.run(vrs.result(*SMALL))  # no_conflict twice: the second one fails
+    url = "/api/v1/companies/1/vrs-import"
+    history = await expect(await vrs.client.get(url, headers=vrs.token()), 200, list[ImportSummary])
+    assert [(i.id, i.status) for i in history] == [(second["id"], "error"), (first["id"], "completed")]
+    assert (history[1].orders.created, history[1].route_conflict_mode) == (2, "no_conflict")
+    assert history[1].finished_at is not None and history[1].created_by
+    paged = await expect(
+        await vrs.client.get(url, params={"page": 2, "per_page": 1}, headers=vrs.token()),
+        200,
+        list[ImportSummary],
+    )
+    assert [i.id for i in paged] == [first["id"]]
+    other = await vrs.client.get("/api/v1/companies/2/vrs-import", headers=vrs.token())
+    assert await expect(other, 200, list[ImportSummary]) == []  # company 2 imported nothing
+    foreign = await vrs.client.get("/api/v1/companies/2/vrs-import", headers=vrs.token(companies=[1]))
+    await expect_error(foreign, 403)
 
 
 @pytest.mark.usefixtures("worker")

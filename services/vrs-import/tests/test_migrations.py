@@ -1,4 +1,4 @@
 from quintet_testing import stairway_test
 from vrs_import import SERVICE
 
-test_migrations = stairway_test(SERVICE, migrations=3)  # the two messaging migrations, then ours
+test_migrations = stairway_test(SERVICE, migrations=4)  # the two messaging migrations, then our two

@@ -13,6 +13,7 @@ from posm.domain.errors import (
     TableOfAnotherPlace,
     TemplateNotAllowed,
     TemplateNotFound,
+    TemplatePageMissing,
 )
 from quintet_web import ErrorTable
 
@@ -21,6 +22,7 @@ ERRORS = ErrorTable(
         InvalidInput: (400, "validation_error"),
         PlaceNotFound: (404, "place_not_found"),
         TemplateNotFound: (404, "template_not_found"),
+        TemplatePageMissing: (404, "template_page_not_found"),
         GenerationNotFound: (404, "generation_not_found"),
         TableNotInGeneration: (404, "table_not_found"),
         GenerationNotReady: (409, "generation_not_ready"),

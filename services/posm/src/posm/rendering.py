@@ -31,6 +31,7 @@ LABEL_FONT = "notos"  # Noto Sans Regular: Latin, Cyrillic, Greek
 QR_MASK = 2
 QR_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 QUIET_ZONE = 4  # modules of white around a stand-alone QR (qr.svg / qr.png)
+PREVIEW_MAX_HEIGHT = 2400  # pixels: a page much taller than wide is previewed narrower
 
 
 def qr_modules(data: str) -> list[list[bool]]:
@@ -96,6 +97,22 @@ def page_sizes(template: bytes) -> list[tuple[float, float]]:
                 raise ValueError("not a readable PDF with at least one page")
             return [(round(page.rect.width, 2), round(page.rect.height, 2)) for page in document]
     except (RuntimeError, pymupdf.FileDataError) as exc:  # MuPDF's errors for damaged files
+        raise ValueError("not a readable PDF") from exc
+
+
+def page_png(template: bytes, page_number: int, width: int) -> bytes:
+    """The template's page `page_number` as a PNG `width` pixels wide (the console's preview); raises
+    ValueError for what is not a PDF or has no such page."""
+    try:
+        with pymupdf.open(stream=template, filetype="pdf") as document:
+            if not document.is_pdf or document.needs_pass or not 1 <= page_number <= document.page_count:
+                raise ValueError(f"the template has no page {page_number}")
+            page = document[page_number - 1]
+            zoom = min(width / page.rect.width, PREVIEW_MAX_HEIGHT / page.rect.height)
+            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+            png: bytes = pixmap.tobytes("png")
+            return png
+    except (RuntimeError, pymupdf.FileDataError) as exc:
         raise ValueError("not a readable PDF") from exc
 
 

@@ -27,9 +27,7 @@ class Settings(PlatformSettings):
     max_template_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest template PDF accepted")
     render_slice: int = Field(500, ge=1, description="tables rendered per delivery of posm-requested")
     render_processes: int = Field(0, ge=0, description="rendering processes (0: one per CPU)")
-    upload_concurrency: int = Field(
-        32, ge=1, le=256, description="parallel S3 uploads of a generation"
-    )
+    upload_concurrency: int = Field(32, ge=1, le=256, description="parallel S3 uploads of a generation")
 
     @field_validator("qr_url_template")
     @classmethod

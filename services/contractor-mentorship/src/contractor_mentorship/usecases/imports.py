@@ -71,48 +71,61 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
         if known is None or row.connected_dttm >= known.connected_dttm:
             latest[row.newbie] = row
     rows = list(latest.values())
-    matched = unknown = 0
+    matched = unknown = initialized = 0
     resolving: asyncio.Task[Any] | None = None
+    notifying: asyncio.Future[int] | None = None
     chunks = list(_chunks(rows, settings.import_batch_size))
     # Resolve the next chunk's profiles while the current one is written.
-    for index, chunk in enumerate(chunks):
-        if resolving is None:
-            resolving = asyncio.ensure_future(
-                deps.upstreams.driver_profiles.retrieve(r.newbie for r in chunk)
-            )
-        profiles = await resolving
-        resolving = None
-        if index + 1 < len(chunks):
-            upcoming = chunks[index + 1]
-            resolving = asyncio.ensure_future(
-                deps.upstreams.driver_profiles.retrieve(r.newbie for r in upcoming)
-            )
-        by_person: dict[str, crm.DistributionRow] = {}
-        for row in chunk:
-            profile = profiles.get(row.newbie)
-            if profile is None:
-                unknown += 1
+    try:
+        for index, chunk in enumerate(chunks):
+            if resolving is None:
+                resolving = asyncio.ensure_future(
+                    deps.upstreams.driver_profiles.retrieve(r.newbie for r in chunk)
+                )
+            profiles = await resolving
+            resolving = None
+            if index + 1 < len(chunks):
+                upcoming = chunks[index + 1]
+                resolving = asyncio.ensure_future(
+                    deps.upstreams.driver_profiles.retrieve(r.newbie for r in upcoming)
+                )
+            by_person: dict[str, crm.DistributionRow] = {}
+            for row in chunk:
+                profile = profiles.get(row.newbie)
+                if profile is None:
+                    unknown += 1
+                    continue
+                known = by_person.get(profile.unique_driver_id)
+                if known is None or row.connected_dttm >= known.connected_dttm:
+                    by_person[profile.unique_driver_id] = row
+            if not by_person:
                 continue
-            known = by_person.get(profile.unique_driver_id)
-            if known is None or row.connected_dttm >= known.connected_dttm:
-                by_person[profile.unique_driver_id] = row
-        if not by_person:
-            continue
-        people = list(by_person)
-        async with pool.acquire() as conn, conn.transaction():
-            moved = await matchings_sql.match_many(
-                conn,
-                people,
-                [by_person[p].mentor for p in people],
-                [by_person[p].connected_dttm for p in people],
-            )
-            await changes.record(conn, moved, None, "matched")
-        matched += len(moved)
+            people = list(by_person)
+            async with pool.acquire() as conn, conn.transaction():
+                moved = await matchings_sql.match_many(
+                    conn,
+                    people,
+                    [by_person[p].mentor for p in people],
+                    [by_person[p].connected_dttm for p in people],
+                )
+                await changes.record(conn, moved, None, "matched")
+            matched += len(moved)
+            # Both drivers of this chunk are told (and the matchings advanced, on a connection of their
+            # own) while the next chunk is matched: one chunk in flight at a time.
+            if notifying is not None:
+                initialized += await notifying
+            notifying = asyncio.ensure_future(_notify_initialized(deps, moved)) if moved else None
+        if notifying is not None:
+            initialized += await notifying
+    finally:  # a failed chunk leaves nothing running behind the job
+        for task in (resolving, notifying):
+            if task is not None and not task.done():
+                task.cancel()
     newest = max((r.connected_dttm for r in rows), default=None)
     if newest is not None:
         async with pool.acquire() as conn:
             await watermarks.advance(conn, DISTRIBUTION_WATERMARK, newest)
-    initialized = await notify_matched(deps)
+    initialized += await notify_matched(deps)  # any left `matched` by an earlier run that failed
     return {
         "rows_read": counts.read,
         "rows_skipped": counts.skipped,
@@ -134,12 +147,18 @@ async def notify_matched(deps: JobDeps) -> int:
         if not rows:
             return moved_total
         after = rows[-1]["id"]
-        events = [_event(r, role, "initialized") for r in rows for role in ("newbie", "mentor")]
-        await deps.upstreams.client_events.push(events)
-        async with deps.pool.acquire() as conn, conn.transaction():
-            moved = await matchings_sql.advance(conn, [r["id"] for r in rows], "matched", "initialized")
-            await changes.record(conn, moved, "matched", "initialized")
-        moved_total += len(moved)
+        moved_total += await _notify_initialized(deps, rows)
+
+
+async def _notify_initialized(deps: JobDeps, rows: Sequence[asyncpg.Record]) -> int:
+    """Push `initialized` to both drivers of each `matched` row, then advance the rows that are still
+    `matched` (one transaction); how many moved."""
+    events = [_event(r, role, "initialized") for r in rows for role in ("newbie", "mentor")]
+    await deps.upstreams.client_events.push(events)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        moved = await matchings_sql.advance(conn, [r["id"] for r in rows], "matched", "initialized")
+        await changes.record(conn, moved, "matched", "initialized")
+    return len(moved)
 
 
 # -- import-progress ------------------------------------------------------------------------------

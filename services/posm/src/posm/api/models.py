@@ -207,6 +207,13 @@ class CheckResult(BaseModel):
     removed_tables: list[Table] = Field(description="in the generation, no longer in the place")
 
 
+class TemplatePreviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(1, ge=1, le=10_000, description="the page to show (1-based)")
+    width: int = Field(600, ge=100, le=1600, description="width of the picture in pixels")
+
+
 class QrPngQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

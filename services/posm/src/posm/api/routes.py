@@ -35,6 +35,7 @@ from posm.api.models import (
     TemplateMetadata,
     TemplatePatch,
     TemplatePath,
+    TemplatePreviewQuery,
     TemplatesQuery,
 )
 from posm.domain.errors import InvalidInput, InvalidTemplateFile
@@ -211,6 +212,29 @@ async def list_templates(request: web.Request, *, query: TemplatesQuery) -> list
 )
 async def get_template(request: web.Request, *, path: TemplatePath) -> Template:
     return _template(await templates.get_template(request.app[PG_POOL], path.template_id))
+
+
+@routes.get(
+    f"{API}/templates/{{template_id}}/preview.png",
+    summary="A picture of one page of the template's PDF (the console draws the QR and label over it)",
+    scope=READ,
+    path_params=TemplatePath,
+    query=TemplatePreviewQuery,
+    response_content_type="image/png",
+    errors=(400, 404),
+)
+async def template_preview(
+    request: web.Request, *, path: TemplatePath, query: TemplatePreviewQuery
+) -> web.Response:
+    png = await templates.template_page_png(
+        request.app[PG_POOL],
+        ObjectStore(request.app[S3_CLIENT]),
+        app_settings(request, Settings).bucket,
+        path.template_id,
+        query.page,
+        query.width,
+    )
+    return web.Response(body=png, content_type="image/png")
 
 
 @routes.patch(

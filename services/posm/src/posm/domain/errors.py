@@ -36,6 +36,11 @@ class TemplateNotFound(PosmError):
         super().__init__(f"template {template_id} not found")
 
 
+class TemplatePageMissing(PosmError):
+    def __init__(self, template_id: int, page: int) -> None:
+        super().__init__(f"template {template_id} has no page {page} to show")
+
+
 class GenerationNotFound(PosmError):
     def __init__(self, generation_id: int) -> None:
         super().__init__(f"generation {generation_id} not found")

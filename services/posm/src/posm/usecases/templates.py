@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 
 from posm import rendering
-from posm.domain.errors import InvalidInput, InvalidTemplateFile, TemplateNotFound
+from posm.domain.errors import InvalidInput, InvalidTemplateFile, TemplateNotFound, TemplatePageMissing
 from posm.domain.settings import TemplateSettings, check_fits
 from posm.storage import templates as templates_sql
-from quintet_s3 import ObjectStore
+from quintet_s3 import ObjectNotFound, ObjectStore
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,24 @@ async def get_template(pool: asyncpg.Pool, template_id: int) -> asyncpg.Record:
     if row is None:
         raise TemplateNotFound(template_id)
     return row
+
+
+async def template_page_png(
+    pool: asyncpg.Pool, store: ObjectStore, bucket: str, template_id: int, page: int, width: int
+) -> bytes:
+    """A picture of the template's page (deleted templates too: their generations still use them)."""
+    async with pool.acquire() as conn:
+        row = await templates_sql.get_any_template(conn, template_id)
+    if row is None:
+        raise TemplateNotFound(template_id)
+    try:
+        pdf = await store.get(bucket, row["template_link"])
+    except ObjectNotFound as exc:
+        raise TemplatePageMissing(template_id, page) from exc
+    try:
+        return await asyncio.to_thread(rendering.page_png, pdf, page, width)
+    except ValueError as exc:
+        raise TemplatePageMissing(template_id, page) from exc
 
 
 async def list_templates(

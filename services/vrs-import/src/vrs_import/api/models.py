@@ -86,6 +86,23 @@ class ImportedOrders(BaseModel):
     moved: int
 
 
+class ImportSummary(BaseModel):
+    """One import of the company's history."""
+
+    id: str
+    task_id: str
+    original_task_id: str | None
+    status: Literal["running", "completed", "error", "internal_error"]
+    message: str
+    order_status: str
+    route_conflict_mode: str
+    order_conflict_mode: str
+    orders: ImportedOrders = Field(description="orders created, renamed and moved (0 until completed)")
+    created_by: str = Field(description="the subject of the token that started it")
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class ImportResultPage(BaseModel):
     routes: list[ImportedRoute]
     orders: ImportedOrders

@@ -20,6 +20,7 @@ from vrs_import.api.models import (
     ImportRequestBody,
     ImportResultPage,
     ImportStatus,
+    ImportSummary,
     Order,
     OrderConflict,
     OrderPath,
@@ -246,6 +247,43 @@ async def start_import(
         max_orders=app_settings(request, Settings).max_orders,
     )
     return _status(state)
+
+
+@routes.get(
+    f"{COMPANY}/vrs-import",
+    summary="The company's import history, newest first (paged)",
+    scope=IMPORT,
+    path_params=CompanyPath,
+    query=Page,
+    response=list[ImportSummary],
+    errors=(400, 401, 403),
+)
+async def list_imports(
+    request: web.Request, *, principal: Principal, path: CompanyPath, query: Page
+) -> list[ImportSummary]:
+    company_id = _company(principal, path.company_id)
+    rows = await imports.list_imports(
+        request.app[PG_POOL], company_id, page=query.page, per_page=query.per_page
+    )
+    return [
+        ImportSummary(
+            id=str(row["id"]),
+            task_id=row["task_id"],
+            original_task_id=row["original_task_id"],
+            status=row["status"],
+            message=row["message"],
+            order_status=row["order_status"],
+            route_conflict_mode=row["route_conflict_mode"],
+            order_conflict_mode=row["order_conflict_mode"],
+            orders=ImportedOrders(
+                created=row["orders_created"], renamed=row["orders_renamed"], moved=row["orders_moved"]
+            ),
+            created_by=row["created_by"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+        )
+        for row in rows
+    ]
 
 
 @routes.get(

@@ -131,3 +131,18 @@ async def import_routes(
 
 async def count_import_routes(conn: asyncpg.Connection, import_id: UUID) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM import_routes WHERE import_id = $1", import_id))
+
+
+async def company_imports(
+    conn: asyncpg.Connection, company_id: int, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """The company's imports, newest first."""
+    return await conn.fetch(
+        f"""
+        SELECT {_COLUMNS}, created_by, created_at, finished_at FROM imports WHERE company_id = $1
+        ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+        """,
+        company_id,
+        limit,
+        offset,
+    )

@@ -144,6 +144,14 @@ async def get_import(pool: asyncpg.Pool, company_id: int, import_id: uuid.UUID) 
     return _state(row)
 
 
+async def list_imports(
+    pool: asyncpg.Pool, company_id: int, *, page: int, per_page: int
+) -> list[asyncpg.Record]:
+    """The company's import history, newest first, a page at a time."""
+    async with pool.acquire() as conn:
+        return await imports_sql.company_imports(conn, company_id, per_page, (page - 1) * per_page)
+
+
 @dataclass(frozen=True)
 class ImportResult:
     routes: list[tuple[int, str]]  # (id, number), this page

@@ -204,7 +204,7 @@ function Templates({ placeId }) {
             <button class="small" onClick=${() => setEditing(current)}>${t("common.edit")}</button>
             <button class="small danger" onClick=${() => setDeleting(current)}>${t("common.delete")}</button></h2>
           ${current.description ? html`<p class="muted">${current.description}</p>` : null}
-          <${TemplatePreview} settings=${current.settings} pageSizes=${current.page_sizes} />
+          <${TemplatePreview} settings=${current.settings} pageSizes=${current.page_sizes} templateId=${current.id} />
           <${SettingsList} settings=${current.settings} />`
         : html`<p class="muted">${t("posm.pick_template")}</p>`}
     </section>
@@ -215,18 +215,31 @@ function Templates({ placeId }) {
   </div>`;
 }
 
-// The template's page drawn to scale with the QR square and the label where the settings put them.
-export function TemplatePreview({ settings, pageSizes }) {
+// The template's page drawn to scale with the QR square and the label where the settings put them;
+// with a stored template (`templateId`), over a picture of the page itself, rendered by the service.
+export function TemplatePreview({ settings, pageSizes, templateId }) {
   const size = pageSizes?.[(settings?.page || 1) - 1];
+  const page = settings?.page || 1;
+  const [picture, setPicture] = useState(null);
+  useEffect(() => {
+    if (!templateId || !size) return undefined;
+    let url = null;
+    let gone = false;
+    objectUrl(`${API}/templates/${templateId}/preview.png${query({ page, width: 600 })}`)
+      .then((made) => { url = made; if (gone) URL.revokeObjectURL(made); else setPicture(made); })
+      .catch(() => setPicture(null)); // the outline alone still shows where things go
+    return () => { gone = true; setPicture(null); if (url) URL.revokeObjectURL(url); };
+  }, [templateId, page, Boolean(size)]);
   if (!size) return html`<p class="muted">${t("posm.no_page", { page: settings?.page })}</p>`;
   const [width, height] = size;
   const { qr, text } = settings;
   const anchor = { left: "start", center: "middle", right: "end" }[text.align] || "middle";
   const cell = qr.size / 7;
-  return html`<figure class="posm-preview" data-testid="template-preview">
+  return html`<figure class="posm-preview" data-testid="template-preview" data-page-picture=${picture ? "shown" : "none"}>
     <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${t("posm.preview")}>
       <rect x="0" y="0" width=${width} height=${height} fill="#fff" stroke="#9aa3b2" stroke-width=${Math.max(width, height) / 300} />
-      <rect x=${qr.x} y=${qr.y} width=${qr.size} height=${qr.size} fill="#eef2ff" stroke=${qr.dark_color || "#000"} stroke-width=${cell / 4} />
+      ${picture ? html`<image href=${picture} x="0" y="0" width=${width} height=${height} preserveAspectRatio="none" />` : null}
+      <rect x=${qr.x} y=${qr.y} width=${qr.size} height=${qr.size} fill="#eef2ff" fill-opacity=${picture ? 0.85 : 1} stroke=${qr.dark_color || "#000"} stroke-width=${cell / 4} />
       ${[[0, 0], [4, 0], [0, 4]].map(([cx, cy]) => html`<rect x=${qr.x + cx * cell + cell * 0.5} y=${qr.y + cy * cell + cell * 0.5} width=${cell * 2}
         height=${cell * 2} fill=${qr.dark_color || "#000"} />`)}
       <text x=${text.x} y=${text.y} font-size=${text.font_size} fill=${text.color || "#000"} text-anchor=${anchor}
@@ -482,7 +495,7 @@ function GenerateDialog({ placeId, templates, templatesError, onClose, onCreated
       <//>
       ${settings ? html`<div class="split">
         <${SettingsForm} settings=${settings} onChange=${setSettings} errors=${errors} />
-        <${TemplatePreview} settings=${settings} pageSizes=${template.page_sizes} />
+        <${TemplatePreview} settings=${settings} pageSizes=${template.page_sizes} templateId=${template.id} />
       </div>` : null}
       <${FormError} errors=${errors} />
       <div class="actions">

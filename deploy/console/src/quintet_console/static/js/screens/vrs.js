@@ -1,6 +1,5 @@
 // VRS import: a company and a solved task, conflicts preview, modes and order status, import with a
-// spinner until done, then the imported routes; import history (kept in this browser: the service
-// has no list of imports).
+// spinner until done, then the imported routes; the company's import history (from the service).
 import { useState } from "preact/hooks";
 import { call, get, query, session, uuid4 } from "../api.js";
 import { html } from "../html.js";
@@ -10,24 +9,9 @@ import { ErrorBox, Field, FormError, Pager, Spinner, StatusBadge, formatDate, us
 const ROUTE_MODES = ["no_conflict", "replace_all", "replace_not_started", "rename_new"];
 const ORDER_MODES = ["no_conflict", "rename_new", "move_existing"];
 const RESULT_PAGE = 50;
-const HISTORY_SIZE = 20;
+const HISTORY_PAGE = 20;
 
 const base = (company) => `/vrs-import/api/v1/companies/${encodeURIComponent(company)}`;
-const historyKey = (company) => `quintet.console.vrs.history.${company}`;
-
-function loadHistory(company) {
-  try {
-    return JSON.parse(localStorage.getItem(historyKey(company)) || "[]");
-  } catch {
-    return [];
-  }
-}
-
-function addHistory(company, entry) {
-  const list = [entry, ...loadHistory(company).filter((e) => e.id !== entry.id)].slice(0, HISTORY_SIZE);
-  localStorage.setItem(historyKey(company), JSON.stringify(list));
-}
-
 export function VrsScreen() {
   const companies = session.claims()?.companies || [];
   const [company, setCompany] = useState(String(companies[0] ?? ""));
@@ -43,7 +27,7 @@ export function VrsScreen() {
       </div>
     </section>
     ${company ? html`<${ImportForm} key=${company} company=${company}
-      onStarted=${(entry) => { addHistory(company, entry); setCurrent(entry); setHistoryVersion(historyVersion + 1); }} />` : null}
+      onStarted=${(entry) => { setCurrent(entry); setHistoryVersion(historyVersion + 1); }} />` : null}
     ${current ? html`<${ImportProgress} key=${current.id} company=${company} entry=${current} onDone=${() => setHistoryVersion(historyVersion + 1)} />` : null}
     ${company ? html`<${History} key=${company + historyVersion} company=${company} onOpen=${setCurrent} />` : null}
   </div>`;
@@ -180,21 +164,22 @@ function RouteView({ company, routeId }) {
 }
 
 function History({ company, onOpen }) {
-  const entries = loadHistory(company);
-  const statuses = useLoad(
-    () => Promise.all(entries.map((e) => get(`${base(company)}/vrs-import/${encodeURIComponent(e.id)}`).catch((error) => ({ status: "unknown", message: error.message })))),
-    [company],
+  const [page, setPage] = useState(0);
+  const imports = useLoad(
+    () => get(`${base(company)}/vrs-import${query({ page: page + 1, per_page: HISTORY_PAGE })}`),
+    [company, page],
   );
+  const entries = imports.data || [];
   return html`<section class="card">
-    <h2>${t("vrs.history")} <button class="ghost small" onClick=${statuses.reload}>${t("common.refresh")}</button></h2>
+    <h2>${t("vrs.history")} <button class="ghost small" onClick=${imports.reload}>${t("common.refresh")}</button></h2>
     <p class="muted small">${t("vrs.history_hint")}</p>
-    ${entries.length ? html`<div class="table-wrap"><table data-testid="vrs-history">
+    ${imports.error ? html`<${ErrorBox} error=${imports.error} />` : null}
+    ${imports.loading && !imports.data ? html`<${Spinner} />` : entries.length ? html`<div class="table-wrap"><table data-testid="vrs-history">
       <thead><tr><th>${t("common.created_at")}</th><th>${t("vrs.task_id")}</th><th>${t("vrs.modes")}</th><th>${t("common.status")}</th><th></th></tr></thead>
-      <tbody>${entries.map((e, i) => {
-        const s = statuses.data?.[i];
-        return html`<tr key=${e.id}><td>${formatDate(e.at)}</td><td class="mono">${e.task_id}</td><td class="small">${e.modes}</td>
-          <td>${s ? html`<${StatusBadge} status=${s.status} /> <span class="small muted">${s.message}</span>` : html`<${Spinner} label="" />`}</td>
-          <td><button class="small" onClick=${() => onOpen(e)}>${t("vrs.open")}</button></td></tr>`;
-      })}</tbody></table></div>` : html`<p class="muted">${t("vrs.no_history")}</p>`}
+      <tbody>${entries.map((e) => html`<tr key=${e.id}><td>${formatDate(e.created_at)}</td><td class="mono">${e.task_id}</td>
+          <td class="small">${e.route_conflict_mode} / ${e.order_conflict_mode}</td>
+          <td><${StatusBadge} status=${e.status} /> <span class="small muted">${e.message}</span></td>
+          <td><button class="small" onClick=${() => onOpen({ id: e.id, task_id: e.task_id })}>${t("vrs.open")}</button></td></tr>`)}</tbody></table></div>
+      <${Pager} page=${page} onPage=${setPage} hasNext=${entries.length === HISTORY_PAGE} />` : html`<p class="muted">${t("vrs.no_history")}</p>`}
   </section>`;
 }

@@ -1,0 +1,1 @@
+DROP INDEX imports_company_created_idx;
