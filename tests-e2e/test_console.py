@@ -431,8 +431,7 @@ def test_a_matching_is_found_by_its_driver_and_its_timeline_read_after_a_job_run
     filters.get_by_label("Driver id").fill(driver_id)
     filters.get_by_role("button", name="Filter").click()
     row = page.get_by_test_id("matchings").locator("tbody tr")
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text("requested")
+    expect(row).to_have_count(1)  # requested, or further already: the stack's schedule runs the import too
 
     page.get_by_role("button", name="Import matchings now").click()
     # Done, or 409 when the schedule happens to run the same job at that moment: either is an answer.
