@@ -319,3 +319,29 @@ async def test_a_growth_left_half_done_is_finished_by_the_worker(
         "SELECT user_id FROM users WHERE user_id > 1000 AND rollout_bucket($1, user_id) < 5000", salt
     )
     assert {r["user_id"] for r in after} <= await members(db, "RESUMED")
+
+
+async def test_a_growth_pauses_after_each_batch_for_its_share_of_the_batch_time(
+    register: Any, create_segment: Any, db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segments.usecases import segments as segments_usecases
+
+    await register(USERS)
+    await create_segment("paced", percent=10)
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(segments_usecases.asyncio, "sleep", recorded)
+    await segments_usecases.change_rollout(db, "PACED", 5000, batch_users=500, pause_ratio=2.0)
+    # 2,000 users in batches of 500: four batches, each followed by a pause; the empty fifth ends it.
+    assert len(pauses) == 4 and all(p > 0 for p in pauses)
+    salt = await db.fetchval("SELECT salt FROM segments WHERE slug = 'PACED'")
+    expected = await db.fetch("SELECT user_id FROM users WHERE rollout_bucket($1, user_id) < 5000", salt)
+    assert await members(db, "PACED") == {r["user_id"] for r in expected}
+    pauses.clear()
+    await segments_usecases.change_rollout(db, "PACED", 6000, batch_users=500)  # unpaced: no pause
+    assert pauses == []

@@ -21,7 +21,7 @@ export function VrsScreen() {
     <section class="card">
       <div class="row">
         <${Field} label=${t("vrs.company")} name="company" hint=${companies.length ? t("vrs.company_hint", { companies: companies.join(", ") }) : t("vrs.no_companies")}>
-          <input class="narrow" name="company" type="number" min="1" list="vrs-companies" value=${company} onInput=${(e) => setCompany(e.target.value)} />
+          <input class="company" name="company" type="number" min="1" list="vrs-companies" value=${company} onInput=${(e) => setCompany(e.target.value)} />
         <//>
         <datalist id="vrs-companies">${companies.map((c) => html`<option value=${c} />`)}</datalist>
       </div>
