@@ -79,6 +79,7 @@ class Worker:
         self.owner = f"{service}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.relay: OutboxRelay | None = None
         self.topology: Topology | None = None
+        self.started = asyncio.Event()  # set once it consumes (topology declared, relay running)
         self.routes = Routes(service)
         self.gate = DatabaseGate(pool, retry_interval=options.reconnect_interval)
         self._republisher = Republisher(confirm_timeout=options.confirm_timeout)
@@ -164,9 +165,11 @@ class Worker:
         await dead_letters.set_qos(prefetch_count=8)
         parked = await dead_letters.get_queue(self.topology.parked_queue, ensure=True)
         await parked.consume(self._record_dead_letter)
+        self.started.set()
         log.info("worker started", service=self.service, owner=self.owner)
 
     async def stop(self) -> None:
+        self.started.clear()
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._queue.cancel(self._consumer_tag), 5)

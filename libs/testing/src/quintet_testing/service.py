@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from quintet_service import ServiceDeclaration
 
 
+WORKER_START_TIMEOUT = 60.0
 WORKER_STOP_TIMEOUT = 30.0
 
 
@@ -69,6 +70,20 @@ def service_fixtures(service: ServiceDeclaration, **static_overrides: Any) -> di
         ) as (pool, s3):
             running = service.build_worker(settings, pool, s3)
             task = asyncio.ensure_future(running.run())
+            # The test starts once the worker consumes: its waits then time the work, not the start.
+            started = asyncio.ensure_future(running.started.wait())
+            done, _ = await asyncio.wait(
+                [task, started], timeout=WORKER_START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+            if task in done:
+                task.result()  # it crashed while starting: the error is the test's failure
+            started.cancel()
+            if not done:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise AssertionError(
+                    f"the {service.name} worker did not start within {WORKER_START_TIMEOUT}s"
+                )
             yield running
             task.cancel()
             # Bounded: a worker that does not stop is a failure to see, not a hung session.
