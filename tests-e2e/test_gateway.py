@@ -144,7 +144,7 @@ async def test_the_front_door_lists_the_services_and_serves_what_it_references(s
             assert response.content_type == "text/html"
             page = await response.text()
         assets = re.findall(r'(?:src|href)="([^"]+)"', page)
-        assert assets, page
+        assert "console/" in assets, "the front door links to the admin console"
         for asset in assets:
             async with http.get(f"{stack.gateway}/{asset.lstrip('/')}") as response:
                 assert response.status == 200, asset
