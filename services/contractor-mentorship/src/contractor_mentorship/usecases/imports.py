@@ -117,10 +117,11 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
             notifying = asyncio.ensure_future(_notify_initialized(deps, moved)) if moved else None
         if notifying is not None:
             initialized += await notifying
-    finally:  # a failed chunk leaves nothing running behind the job
-        for task in (resolving, notifying):
-            if task is not None and not task.done():
-                task.cancel()
+    finally:  # a failed chunk leaves nothing running behind the job, and no error unread
+        behind = [task for task in (resolving, notifying) if task is not None]
+        for task in behind:
+            task.cancel()
+        await asyncio.gather(*behind, return_exceptions=True)
     newest = max((r.connected_dttm for r in rows), default=None)
     if newest is not None:
         async with pool.acquire() as conn:
