@@ -163,3 +163,16 @@ async def test_a_template_page_is_previewed_as_a_picture_of_that_page(
     await expect_error(
         await client.get("/api/v1/templates/999999/preview.png", headers=READ), 404, "template_not_found"
     )
+
+
+async def test_the_preview_of_a_template_whose_pdf_is_gone_says_so(
+    create_template: Any, client: Any, settings: Any, db: Any
+) -> None:
+    from quintet_s3 import s3_client
+
+    created = await create_template()
+    link = await db.fetchval("SELECT template_link FROM templates WHERE template_id = $1", created["id"])
+    async with s3_client(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key) as s3:
+        await s3.delete_object(Bucket=settings.bucket, Key=link)
+    response = await client.get(f"/api/v1/templates/{created['id']}/preview.png", headers=READ)
+    await expect_error(response, 404, "template_file_missing")

@@ -108,6 +108,8 @@ def page_png(template: bytes, page_number: int, width: int) -> bytes:
             if not document.is_pdf or document.needs_pass or not 1 <= page_number <= document.page_count:
                 raise ValueError(f"the template has no page {page_number}")
             page = document[page_number - 1]
+            if page.rect.width <= 0 or page.rect.height <= 0:
+                raise ValueError(f"page {page_number} of the template has no area")
             zoom = min(width / page.rect.width, PREVIEW_MAX_HEIGHT / page.rect.height)
             pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
             png: bytes = pixmap.tobytes("png")

@@ -41,6 +41,11 @@ class TemplatePageMissing(PosmError):
         super().__init__(f"template {template_id} has no page {page} to show")
 
 
+class TemplateFileMissing(PosmError):
+    def __init__(self, template_id: int) -> None:
+        super().__init__(f"the PDF of template {template_id} is missing from storage")
+
+
 class GenerationNotFound(PosmError):
     def __init__(self, generation_id: int) -> None:
         super().__init__(f"generation {generation_id} not found")

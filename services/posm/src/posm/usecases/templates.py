@@ -10,7 +10,13 @@ from typing import Any
 import asyncpg
 
 from posm import rendering
-from posm.domain.errors import InvalidInput, InvalidTemplateFile, TemplateNotFound, TemplatePageMissing
+from posm.domain.errors import (
+    InvalidInput,
+    InvalidTemplateFile,
+    TemplateFileMissing,
+    TemplateNotFound,
+    TemplatePageMissing,
+)
 from posm.domain.settings import TemplateSettings, check_fits
 from posm.storage import templates as templates_sql
 from quintet_s3 import ObjectNotFound, ObjectStore
@@ -143,7 +149,7 @@ async def template_page_png(
     try:
         pdf = await store.get(bucket, row["template_link"])
     except ObjectNotFound as exc:
-        raise TemplatePageMissing(template_id, page) from exc
+        raise TemplateFileMissing(template_id) from exc
     try:
         return await asyncio.to_thread(rendering.page_png, pdf, page, width)
     except ValueError as exc:
