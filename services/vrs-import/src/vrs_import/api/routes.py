@@ -96,6 +96,25 @@ def _status(state: imports.ImportState) -> ImportStatus:
     return ImportStatus(id=str(state.id), status=state.status, message=state.message, details=state.details)  # type: ignore[arg-type]
 
 
+def _summary(row: asyncpg.Record) -> ImportSummary:
+    return ImportSummary(
+        id=str(row["id"]),
+        task_id=row["task_id"],
+        original_task_id=row["original_task_id"],
+        status=row["status"],
+        message=row["message"],
+        order_status=row["order_status"],
+        route_conflict_mode=row["route_conflict_mode"],
+        order_conflict_mode=row["order_conflict_mode"],
+        orders=ImportedOrders(
+            created=row["orders_created"], renamed=row["orders_renamed"], moved=row["orders_moved"]
+        ),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+    )
+
+
 # -- routes and orders -----------------------------------------------------------------------------
 
 
@@ -265,25 +284,7 @@ async def list_imports(
     rows = await imports.list_imports(
         request.app[PG_POOL], company_id, page=query.page, per_page=query.per_page
     )
-    return [
-        ImportSummary(
-            id=str(row["id"]),
-            task_id=row["task_id"],
-            original_task_id=row["original_task_id"],
-            status=row["status"],
-            message=row["message"],
-            order_status=row["order_status"],
-            route_conflict_mode=row["route_conflict_mode"],
-            order_conflict_mode=row["order_conflict_mode"],
-            orders=ImportedOrders(
-                created=row["orders_created"], renamed=row["orders_renamed"], moved=row["orders_moved"]
-            ),
-            created_by=row["created_by"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-        )
-        for row in rows
-    ]
+    return [_summary(row) for row in rows]
 
 
 @routes.get(

@@ -61,7 +61,7 @@ function ImportForm({ company, onStarted }) {
     const body = { ...form, task_id: form.task_id.trim(), original_task_id: form.original_task_id.trim() || null };
     try {
       const started = await call("POST", `${base(company)}/vrs-import`, { json: body, headers: { "Idempotency-Key": key } });
-      onStarted({ id: started.id, task_id: body.task_id, at: new Date().toISOString(), modes: `${body.route_conflict_mode} / ${body.order_conflict_mode}` });
+      onStarted({ id: started.id, task_id: body.task_id });
       setKey(uuid4());
     } catch (error) {
       fail(error, fields, error.status === 422 && !error.fields.task_id ? { task_id: error.message } : {});
