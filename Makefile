@@ -24,8 +24,11 @@ help:
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 
+# Bytecode compiled once at install: this machine sets PYTHONDONTWRITEBYTECODE, so without it every
+# process (services, workers, rendering processes, test stacks) compiles its imports again (1.8 s -> 0.8 s
+# to import a service).
 install: uv
-	@$(UV) sync --all-packages --locked --quiet
+	@$(UV) sync --all-packages --locked --quiet --compile-bytecode
 
 infra:
 	@bash deploy/ensure-infra.sh

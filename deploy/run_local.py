@@ -212,10 +212,12 @@ def run_local() -> int:
             # (deploy/reset.py: the local state and `make reset`).
             from reset import local_s3_env, replay_local_s3
 
+            from quintet_testing.infra import local_s3_command
+
             s3_state = stack_state.folder / "s3"
             moto = stack.start(
                 "s3",
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
+                local_s3_command(s3_port),
                 {**env, **local_s3_env(s3_state)},
                 quiet=True,
             )

@@ -152,10 +152,10 @@ def _moto(folder: Path, port: int) -> subprocess.Popen[bytes]:
 
     from reset import local_s3_env
 
-    from quintet_testing.infra import wait_for_http
+    from quintet_testing.infra import local_s3_command, wait_for_http
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        local_s3_command(port),
         env={**os.environ, **local_s3_env(folder)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

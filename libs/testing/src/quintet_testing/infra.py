@@ -58,10 +58,15 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.1)
 
 
+def local_s3_command(port: int) -> list[str]:
+    """The command line of the local S3 server (moto's S3 on waitress: `quintet_testing.local_s3`)."""
+    return [sys.executable, "-m", "quintet_testing.local_s3", "--host", "127.0.0.1", "--port", str(port)]
+
+
 def start_moto_server(port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        local_s3_command(port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
