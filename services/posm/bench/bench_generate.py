@@ -85,8 +85,9 @@ async def generate(settings: Settings, template: bytes) -> tuple[float, int]:
             template_row = await templates.create_template(pool, store, settings.bucket, template, fields)
             worker = build_worker(settings, worker_pool, s3)
             running = asyncio.ensure_future(worker.run())
-            # Let the rendering processes start before the clock does (a worker runs for days).
-            await asyncio.sleep(3)
+            # The clock starts once the worker consumes, its rendering processes started (a worker
+            # runs for days).
+            await asyncio.wait_for(worker.started.wait(), 120)
             order = generations.GenerationOrder(template_row["template_id"], None, None)
             started = time.perf_counter()
             row, _ = await generations.request_generation(pool, place_id, "bench", order, "bench")

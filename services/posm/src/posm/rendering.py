@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import struct
 import zlib
 from collections.abc import Sequence
@@ -32,6 +33,12 @@ QR_MASK = 2
 QR_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 QUIET_ZONE = 4  # modules of white around a stand-alone QR (qr.svg / qr.png)
 PREVIEW_MAX_HEIGHT = 2400  # pixels: a page much taller than wide is previewed narrower
+
+
+def ready() -> int:
+    """Nothing to do: called once in each rendering process at the worker's start, so the processes
+    exist (and have imported this module) before the first generation needs them."""
+    return os.getpid()
 
 
 def qr_modules(data: str) -> list[list[bool]]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
-from posm import SERVICE
+from posm import SERVICE, rendering
 from posm.settings import Settings
 from posm.usecases import production
 from quintet_contracts import Envelope
@@ -19,17 +20,37 @@ from quintet_messaging import Worker, WorkerOptions
 from quintet_s3 import ObjectStore
 
 
+def render_processes(settings: Settings) -> int:
+    return settings.render_processes or os.cpu_count() or 1
+
+
 def render_pool(settings: Settings) -> ProcessPoolExecutor:
     # Rendering is CPU work: processes keep the event loop (and the relay, the consumers) free.
     # Spawned, not forked: a fork of a process running an event loop and threads is unsafe.
-    processes = settings.render_processes or os.cpu_count() or 1
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=render_processes(settings), mp_context=multiprocessing.get_context("spawn")
+    )
+
+
+async def start_processes(executor: Executor, processes: int) -> None:
+    """Start the pool's processes now: a process pool spawns them on first use, and a spawned
+    process imports the rendering code (seconds) before it renders anything. One call per process,
+    all submitted before any returns, so the pool starts them all."""
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(executor, rendering.ready) for _ in range(processes)))
 
 
 class RenderingWorker(Worker):
-    """The messaging worker that also owns the rendering processes (shut down when it stops)."""
+    """The messaging worker that also runs the rendering processes: started with it, so the first
+    generation does not wait for them, and shut down when it stops (unless shared: tests)."""
 
-    executor: ProcessPoolExecutor | None = None
+    executor: ProcessPoolExecutor | None = None  # owned by the worker
+    rendering: tuple[Executor, int] | None = None  # the pool the renderer uses, and its processes
+
+    async def start(self) -> None:
+        if self.rendering is not None:
+            await start_processes(*self.rendering)
+        await super().start()
 
     async def stop(self) -> None:
         await super().stop()
@@ -58,6 +79,7 @@ def build_worker(
     )
     if executor is None:
         executor = worker.executor = render_pool(settings)
+    worker.rendering = (executor, render_processes(settings))
     store = ObjectStore(s3)
     renderer = production.Renderer(
         store=store,
