@@ -31,6 +31,7 @@ from quintet_messaging import (
     broker_ready,
     enqueue_task,
     enqueue_tasks_many,
+    events_insert_sql,
     parked_queue,
     publish_event,
     task_type,
@@ -180,6 +181,35 @@ async def test_event_written_in_rolled_back_transaction_is_never_published(
 
     rows = await pool.fetch("SELECT key, request_id FROM processed WHERE key <> 'sentinel'")
     assert [(r["key"], r["request_id"]) for r in rows] == [("committed", "req-42")]
+
+
+async def test_events_built_in_sql_are_consumed_like_any_other_with_their_request_id(
+    pool: asyncpg.Pool, service: str, amqp_url: str, wait_until: Wait
+) -> None:
+    spec = ping_spec(service)
+    keys = ['quoted "key" \\ back', "ключ ё", "plain"]
+    request_id = 'req "7" ё'
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            f"""
+            WITH source AS (SELECT unnest($1::text[]) AS key),
+            events AS ({events_insert_sql(spec, "source", "json_build_object('key', key)", "$2")})
+            SELECT 1
+            """,
+            keys,
+            request_id,
+        )
+    stored = [spec.parse(bytes(r["body"])) for r in await pool.fetch("SELECT body FROM outbox")]
+    assert sorted(e.payload.key for e in stored) == sorted(keys)
+    assert {(e.type, e.producer, e.request_id) for e in stored} == {(spec.type, spec.producer, request_id)}
+    assert len({e.message_id for e in stored}) == len(keys)
+
+    worker = worker_for(service, pool, amqp_url)
+    worker.on_event(spec, record_ping)
+    async with worker:
+        await wait_until(lambda: _all_processed(pool, len(keys)))
+    rows = await pool.fetch("SELECT key, request_id FROM processed")
+    assert sorted((r["key"], r["request_id"]) for r in rows) == sorted((k, request_id) for k in keys)
 
 
 async def test_failing_handler_is_retried_with_delays_until_it_succeeds(

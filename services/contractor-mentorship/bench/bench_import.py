@@ -27,7 +27,7 @@ from stack import BenchStack, bench_line
 from contractor_mentorship.settings import Settings, crm_policy
 from contractor_mentorship.storage import matchings as matchings_sql
 from contractor_mentorship.upstreams import open_upstreams
-from contractor_mentorship.usecases import changes, imports
+from contractor_mentorship.usecases import imports
 from quintet_db import create_pool
 from quintet_s3 import ObjectStore, s3_client, write_dataset_part
 
@@ -101,15 +101,13 @@ async def one_transaction_per_row(deps: imports.JobDeps) -> int:
     for row in rows:
         async with deps.pool.acquire() as conn, conn.transaction():
             person = profiles[row.newbie].unique_driver_id
-            moved = await matchings_sql.match_many(conn, [person], [row.mentor], [row.connected_dttm])
-            await changes.record(conn, moved, None, "matched")
+            await matchings_sql.match_many(conn, [person], [row.mentor], [row.connected_dttm])
     matched = await matchings_sql.in_status(deps.pool, "matched", limit=len(rows) + 1)
     events = [imports._event(r, role, "initialized") for r in matched for role in ("newbie", "mentor")]
     await deps.upstreams.client_events.push(events)
     for row in matched:
         async with deps.pool.acquire() as conn, conn.transaction():
-            moved = await matchings_sql.advance(conn, [row["id"]], "matched", "initialized")
-            await changes.record(conn, moved, "matched", "initialized")
+            await matchings_sql.advance(conn, [row["id"]], "matched", "initialized")
     return len(matched)
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from quintet_messaging.health import broker_ready, check_broker
 from quintet_messaging.outbox import (
+    current_request_id,
     enqueue_task,
     enqueue_tasks_many,
+    events_insert_sql,
     publish_event,
     publish_events_many,
     task_type,
@@ -47,9 +49,11 @@ __all__ = [
     "WorkerOptions",
     "broker_ready",
     "check_broker",
+    "current_request_id",
     "declare_topology",
     "enqueue_task",
     "enqueue_tasks_many",
+    "events_insert_sql",
     "notify_channel",
     "parked_queue",
     "publish_event",

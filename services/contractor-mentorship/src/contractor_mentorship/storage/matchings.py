@@ -2,6 +2,10 @@
 
 A driver's profiles arrive as two parallel arrays (park ids, driver ids) and are joined with
 `unnest`, so one statement serves any number of linked profiles or imported rows.
+
+Every statement that changes a status ends with `_recorded`: the moved matchings' transitions and
+their `matching-changed` events are written by the same statement (an import moves 5,000 matchings a
+statement; building 5,000 events in Python cost more than the update).
 """
 
 from __future__ import annotations
@@ -13,8 +17,35 @@ from typing import TypeAlias
 
 import asyncpg
 
+from quintet_contracts.contractor_mentorship import MATCHING_CHANGED
+from quintet_messaging import current_request_id, events_insert_sql
+
 DriverKey = tuple[str, str]
 Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+# The `MatchingChanged` payload of a moved row; parsed with the contract by the tests.
+_PAYLOAD = """
+    json_build_object(
+        'matching_id', id, 'from', from_status, 'to', status,
+        'newbie', json_build_object('park_id', newbie_park_id, 'driver_id', newbie_driver_id),
+        'mentor', CASE WHEN mentor_park_id IS NULL THEN NULL
+                       ELSE json_build_object('park_id', mentor_park_id, 'driver_id', mentor_driver_id) END
+    )
+"""
+
+
+def _recorded(request_id_param: str) -> str:
+    """SQL continuing `WITH moved AS (...)`, `moved` being the changed matchings as they are now with
+    their previous status as `from_status`: each gets its transition and its event; the statement
+    returns the moved rows."""
+    return f"""
+    , transitions AS (
+        INSERT INTO status_transitions (matching_id, from_status, to_status)
+        SELECT id, from_status, status FROM moved
+    ), events AS ({events_insert_sql(MATCHING_CHANGED, "moved", _PAYLOAD, request_id_param)})
+    SELECT * FROM moved
+    """
 
 
 def _columns(keys: Sequence[DriverKey]) -> tuple[list[str], list[str]]:
@@ -36,18 +67,22 @@ async def by_newbie(conn: Executor, unique_driver_id: str) -> asyncpg.Record | N
 async def insert(
     conn: asyncpg.Connection, matching_id: uuid.UUID, newbie: DriverKey, unique_driver_id: str
 ) -> asyncpg.Record | None:
-    """The new matching, or None when the person already has one (the unique key decides)."""
+    """The new matching (recorded as `created`), or None when the person already has one (the
+    unique key decides)."""
     return await conn.fetchrow(
-        """
-        INSERT INTO matchings (id, newbie_park_id, newbie_driver_id, newbie_unique_driver_id)
-        VALUES ($1, $2, $3, $4)
-        ON CONFLICT (newbie_unique_driver_id) DO NOTHING
-        RETURNING *
+        f"""
+        WITH moved AS (
+            INSERT INTO matchings (id, newbie_park_id, newbie_driver_id, newbie_unique_driver_id)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (newbie_unique_driver_id) DO NOTHING
+            RETURNING *, NULL::text AS from_status
+        ) {_recorded("$5")}
         """,
         matching_id,
         newbie[0],
         newbie[1],
         unique_driver_id,
+        current_request_id(),
     )
 
 
@@ -112,37 +147,23 @@ async def results_of(conn: Executor, matching_ids: Sequence[uuid.UUID]) -> list[
     )
 
 
-async def insert_transitions(
-    conn: asyncpg.Connection, changes: Sequence[tuple[uuid.UUID, str | None, str]]
-) -> None:
-    """One row per (matching id, from, to), in one statement."""
-    if not changes:
-        return
-    await conn.execute(
-        """
-        INSERT INTO status_transitions (matching_id, from_status, to_status)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
-        """,
-        [c[0] for c in changes],
-        [c[1] for c in changes],
-        [c[2] for c in changes],
-    )
-
-
 async def advance(
     conn: asyncpg.Connection, matching_ids: Sequence[uuid.UUID], from_status: str, to_status: str
 ) -> list[asyncpg.Record]:
-    """Move the matchings still in `from_status` to `to_status`; the rows that moved."""
+    """Move the matchings still in `from_status` to `to_status` (recorded); the rows that moved."""
     return list(
         await conn.fetch(
-            """
-            UPDATE matchings SET status = $3
-            WHERE id = ANY($1::uuid[]) AND status = $2
-            RETURNING *
+            f"""
+            WITH moved AS (
+                UPDATE matchings SET status = $3
+                WHERE id = ANY($1::uuid[]) AND status = $2
+                RETURNING *, $2::text AS from_status
+            ) {_recorded("$4")}
             """,
             list(matching_ids),
             from_status,
             to_status,
+            current_request_id(),
         )
     )
 
@@ -161,12 +182,12 @@ async def match_many(
     mentors: Sequence[DriverKey],
     connected: Sequence[datetime],
 ) -> list[asyncpg.Record]:
-    """Matchings of these newbies still waiting for the CRM become `matched` with their mentor;
-    the rows that moved, each with its previous status as `from_status`."""
+    """Matchings of these newbies still waiting for the CRM become `matched` with their mentor
+    (recorded); the rows that moved, each with its previous status as `from_status`."""
     mentor_parks, mentor_drivers = _columns(mentors)
     return list(
         await conn.fetch(
-            """
+            f"""
             WITH imported AS (
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
                     AS row (newbie_unique_driver_id, mentor_park_id, mentor_driver_id, connected_dttm)
@@ -177,22 +198,25 @@ async def match_many(
                 JOIN matchings m ON m.newbie_unique_driver_id = imported.newbie_unique_driver_id
                 WHERE m.status IN ('created', 'requested')
                 FOR UPDATE OF m
-            )
-            UPDATE matchings m
-            SET status = 'matched',
-                mentor_park_id = waiting.mentor_park_id,
-                mentor_driver_id = waiting.mentor_driver_id,
-                matched_at = waiting.connected_dttm,
-                original_connected_dttm = waiting.connected_dttm,
-                request_failure = NULL
-            FROM waiting
-            WHERE m.id = waiting.id
-            RETURNING m.*, waiting.from_status
+            ),
+            moved AS (
+                UPDATE matchings m
+                SET status = 'matched',
+                    mentor_park_id = waiting.mentor_park_id,
+                    mentor_driver_id = waiting.mentor_driver_id,
+                    matched_at = waiting.connected_dttm,
+                    original_connected_dttm = waiting.connected_dttm,
+                    request_failure = NULL
+                FROM waiting
+                WHERE m.id = waiting.id
+                RETURNING m.*, waiting.from_status
+            ) {_recorded("$5")}
             """,
             list(newbie_unique_ids),
             mentor_parks,
             mentor_drivers,
             list(connected),
+            current_request_id(),
         )
     )
 
@@ -245,18 +269,21 @@ async def mark_read(conn: Executor, matching_id: uuid.UUID, role: str) -> None:
 async def complete_succeed(
     conn: asyncpg.Connection, matching_ids: Sequence[uuid.UUID], promocodes: Sequence[str]
 ) -> list[asyncpg.Record]:
-    """`finished` matchings with a promocode become `succeed`; the rows that moved."""
+    """`finished` matchings with a promocode become `succeed` (recorded); the rows that moved."""
     return list(
         await conn.fetch(
-            """
-            UPDATE matchings m
-            SET status = 'succeed', mentor_promocode = issued.promocode, completed_at = now()
-            FROM unnest($1::uuid[], $2::text[]) AS issued (id, promocode)
-            WHERE m.id = issued.id AND m.status = 'finished'
-            RETURNING m.*
+            f"""
+            WITH moved AS (
+                UPDATE matchings m
+                SET status = 'succeed', mentor_promocode = issued.promocode, completed_at = now()
+                FROM unnest($1::uuid[], $2::text[]) AS issued (id, promocode)
+                WHERE m.id = issued.id AND m.status = 'finished'
+                RETURNING m.*, 'finished'::text AS from_status
+            ) {_recorded("$3")}
             """,
             list(matching_ids),
             list(promocodes),
+            current_request_id(),
         )
     )
 
@@ -264,17 +291,21 @@ async def complete_succeed(
 async def fail_overdue(
     conn: asyncpg.Connection, matched_before: datetime, spared: Sequence[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    """`finished` matchings matched before `matched_before` and not in `spared` become `failed`."""
+    """`finished` matchings matched before `matched_before` and not in `spared` become `failed`
+    (recorded); the rows that moved."""
     return list(
         await conn.fetch(
-            """
-            UPDATE matchings
-            SET status = 'failed', completed_at = now()
-            WHERE status = 'finished' AND matched_at < $1 AND NOT (id = ANY($2::uuid[]))
-            RETURNING *
+            f"""
+            WITH moved AS (
+                UPDATE matchings
+                SET status = 'failed', completed_at = now()
+                WHERE status = 'finished' AND matched_at < $1 AND NOT (id = ANY($2::uuid[]))
+                RETURNING *, 'finished'::text AS from_status
+            ) {_recorded("$3")}
             """,
             matched_before,
             list(spared),
+            current_request_id(),
         )
     )
 

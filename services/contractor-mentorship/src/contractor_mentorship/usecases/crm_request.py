@@ -19,7 +19,6 @@ from contractor_mentorship.domain.errors import UpstreamError
 from contractor_mentorship.storage import crm
 from contractor_mentorship.storage import matchings as matchings_sql
 from contractor_mentorship.upstreams import DriverKey, DriverProfile, Upstreams
-from contractor_mentorship.usecases import changes
 from quintet_s3 import ObjectStore
 
 log = structlog.get_logger("contractor_mentorship.crm_request")
@@ -67,8 +66,7 @@ async def request_matching(
         created_at=datetime.now(UTC),
     )
     written = await crm.write_new_driver(store, new_drivers_url, row)
-    moved = await matchings_sql.advance(conn, [matching_id], "created", "requested")
-    await changes.record(conn, moved, "created", "requested")
+    await matchings_sql.advance(conn, [matching_id], "created", "requested")
     log.info(
         "crm request filed",
         matching_id=str(matching_id),

@@ -23,7 +23,6 @@ from contractor_mentorship.storage import crm, watermarks
 from contractor_mentorship.storage import matchings as matchings_sql
 from contractor_mentorship.storage import results as results_sql
 from contractor_mentorship.upstreams import ClientEvent, DriverKey, Upstreams
-from contractor_mentorship.usecases import changes
 from quintet_s3 import ObjectStore
 
 DISTRIBUTION_WATERMARK = "distribution"
@@ -108,7 +107,6 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
                     [by_person[p].mentor for p in people],
                     [by_person[p].connected_dttm for p in people],
                 )
-                await changes.record(conn, moved, None, "matched")
             matched += len(moved)
             # Both drivers of this chunk are told (and the matchings advanced, on a connection of their
             # own) while the next chunk is matched: one chunk in flight at a time.
@@ -158,7 +156,6 @@ async def _notify_initialized(deps: JobDeps, rows: Sequence[asyncpg.Record]) -> 
     await deps.upstreams.client_events.push(events)
     async with deps.pool.acquire() as conn, conn.transaction():
         moved = await matchings_sql.advance(conn, [r["id"] for r in rows], "matched", "initialized")
-        await changes.record(conn, moved, "matched", "initialized")
     return len(moved)
 
 
@@ -233,7 +230,6 @@ async def import_progress(deps: JobDeps, now: datetime) -> dict[str, int]:
             await deps.upstreams.client_events.push([_event(m, "mentor", to_status) for m, _ in chunk])
             async with deps.pool.acquire() as conn, conn.transaction():
                 moved = await matchings_sql.advance(conn, [m["id"] for m, _ in chunk], from_status, to_status)
-                await changes.record(conn, moved, from_status, to_status)
             counts[to_status] += len(moved)
     return counts
 
@@ -270,12 +266,10 @@ async def import_finished(deps: JobDeps, now: datetime, day: str | None = None) 
         await deps.upstreams.client_events.push([_event(by_id[i], "mentor", "succeed") for i, _ in chunk])
         async with deps.pool.acquire() as conn, conn.transaction():
             moved = await matchings_sql.complete_succeed(conn, [i for i, _ in chunk], [c for _, c in chunk])
-            await changes.record(conn, moved, "finished", "succeed")
         counts["succeed"] += len(moved)
     async with deps.pool.acquire() as conn, conn.transaction():
         failed = await matchings_sql.fail_overdue(
             conn, now - timedelta(days=settings.fail_after_days), list(issued)
         )
-        await changes.record(conn, failed, "finished", "failed")
     counts["failed"] = len(failed)
     return counts

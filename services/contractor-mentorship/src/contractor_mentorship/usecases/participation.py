@@ -15,7 +15,6 @@ from contractor_mentorship.domain.offer import show_offer
 from contractor_mentorship.domain.status import Role
 from contractor_mentorship.storage import matchings as matchings_sql
 from contractor_mentorship.upstreams import DriverKey, DriverProfile, Upstreams
-from contractor_mentorship.usecases import changes
 from quintet_messaging import enqueue_task
 
 CRM_REQUEST_TASK = "crm-request"
@@ -81,7 +80,6 @@ async def accept(pool: asyncpg.Pool, upstreams: Upstreams, key: DriverKey) -> tu
             raced = await matchings_sql.by_newbie(conn, profile.unique_driver_id)
             assert raced is not None
             return raced, False
-        await changes.record(conn, [created], None, "created")
         await enqueue_task(
             conn, MENTORSHIP.name, CRM_REQUEST_TASK, str(matching_id), CrmRequestTask(matching_id=matching_id)
         )
