@@ -98,17 +98,24 @@ async def one_transaction_per_row(deps: imports.JobDeps) -> int:
         )
     ]
     profiles = await deps.upstreams.driver_profiles.retrieve(r.newbie for r in rows)
-    for row in rows:
-        async with deps.pool.acquire() as conn, conn.transaction():
-            person = profiles[row.newbie].unique_driver_id
-            await matchings_sql.match_many(conn, [person], [row.mentor], [row.connected_dttm])
-    matched = await matchings_sql.in_status(deps.pool, "matched", limit=len(rows) + 1)
-    events = [imports._event(r, role, "initialized") for r in matched for role in ("newbie", "mentor")]
+    people = [profiles[r.newbie].unique_driver_id for r in rows]
+    found = await matchings_sql.waiting_for_crm(deps.pool, people)
+    waiting = {m["newbie_unique_driver_id"]: m for m in found}
+    # The dataset also holds the rows of the run before (same bucket): only this run's newbies wait.
+    rows, people = zip(*[(r, p) for r, p in zip(rows, people, strict=True) if p in waiting], strict=True)
+    events = []
+    for row, person in zip(rows, people, strict=True):
+        newbie = (waiting[person]["newbie_park_id"], waiting[person]["newbie_driver_id"])
+        events.append(imports._client_event(waiting[person]["id"], newbie, "newbie", "initialized"))
+        events.append(imports._client_event(waiting[person]["id"], row.mentor, "mentor", "initialized"))
     await deps.upstreams.client_events.push(events)
-    for row in matched:
+    moved = 0
+    for row, person in zip(rows, people, strict=True):
         async with deps.pool.acquire() as conn, conn.transaction():
-            await matchings_sql.advance(conn, [row["id"]], "matched", "initialized")
-    return len(matched)
+            moved += await matchings_sql.match_and_initialize(
+                conn, [waiting[person]["id"]], [row.mentor], [row.connected_dttm]
+            )
+    return moved
 
 
 async def timed_run(stack: BenchStack, count: int, baseline: bool) -> tuple[float, dict[str, Any]]:

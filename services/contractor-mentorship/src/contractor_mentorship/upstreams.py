@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import to_json
 
 from contractor_mentorship.domain.errors import UpstreamError
 from contractor_mentorship.settings import Settings
@@ -52,15 +53,24 @@ class UpstreamHttp:
         self._retry_delay = retry_delay
 
     async def call(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None
-    ) -> Any:
-        """The decoded JSON answer; None for a 404 (the caller decides what absence means)."""
+        self,
+        method: str,
+        path: str,
+        answer: type[A],
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> A | None:
+        """The answer, parsed and validated as `answer` in one pass over the body (pydantic's JSON
+        parser: a bulk answer of 500 profiles is most of an import's own CPU); None for a 404 (the
+        caller decides what absence means)."""
         problem = "failed"
+        body = None if json is None else to_json(json)
         for attempt in range(self._attempts):
             if attempt:
                 await asyncio.sleep(self._retry_delay * attempt)
             try:
-                return await self._once(method, path, json, params)
+                return await self._once(method, path, answer, body, params)
             except _Retryable as exc:
                 problem = str(exc)
             except TimeoutError:
@@ -69,10 +79,13 @@ class UpstreamHttp:
                 problem = f"connection failed ({type(exc).__name__})"
         raise UpstreamError(self.name, f"{problem} after {self._attempts} attempt(s)")
 
-    async def _once(self, method: str, path: str, json: Any, params: dict[str, str] | None) -> Any:
+    async def _once(
+        self, method: str, path: str, answer: type[A], body: bytes | None, params: dict[str, str] | None
+    ) -> A | None:
         url = f"{self._base_url}{path}"
+        headers = {"Content-Type": "application/json"} if body is not None else None
         async with self._session.request(
-            method, url, json=json, params=params, timeout=self._timeout
+            method, url, data=body, headers=headers, params=params, timeout=self._timeout
         ) as response:
             if response.status == 404:
                 return None
@@ -80,14 +93,20 @@ class UpstreamHttp:
                 raise _Retryable(f"answered {response.status}")
             if response.status >= 400:
                 raise UpstreamError(self.name, f"answered {response.status}")
-            try:
-                return await response.json(content_type=None)
-            except ValueError as exc:
+            raw = await response.read()
+        try:
+            return answer.model_validate_json(raw)
+        except ValidationError as exc:
+            if any(error["type"] == "json_invalid" for error in exc.errors()):
                 raise UpstreamError(self.name, "answered with a body that is not JSON") from exc
+            raise UpstreamError(self.name, "answered in an unexpected shape") from exc
 
 
 class _Answer(BaseModel):
     pass
+
+
+A = TypeVar("A", bound=_Answer)
 
 
 class DriverRefModel(_Answer):
@@ -141,13 +160,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _parse(upstream: str, model: type[BaseModel], answer: Any) -> Any:
-    try:
-        return model.model_validate(answer)
-    except ValidationError as exc:
-        raise UpstreamError(upstream, "answered in an unexpected shape") from exc
-
-
 class DriverProfiles:
     """driver-profiles: a profile → the person's unique id, all their linked profiles, name, phone id."""
 
@@ -165,10 +177,10 @@ class DriverProfiles:
         async def one_call(chunk: Sequence[DriverKey]) -> list[DriverProfile]:
             body = {"profiles": [{"park_id": p, "driver_id": d} for p, d in chunk]}
             async with gate:
-                answer = await self._http.call("POST", "/v1/profiles/retrieve", json=body)
+                answer = await self._http.call("POST", "/v1/profiles/retrieve", _Profiles, json=body)
             if answer is None:
                 raise UpstreamError(self._http.name, "answered 404 to a bulk retrieve")
-            return list(_parse(self._http.name, _Profiles, answer).profiles)
+            return answer.profiles
 
         found: dict[DriverKey, DriverProfile] = {}
         for profiles in await asyncio.gather(*(one_call(c) for c in _chunks(unique, PROFILES_PER_CALL))):
@@ -192,10 +204,10 @@ class Personal:
             return {}
         phones: dict[str, str] = {}
         for chunk in _chunks(unique, PHONES_PER_CALL):
-            answer = await self._http.call("POST", "/v1/phones/retrieve", json={"ids": list(chunk)})
+            answer = await self._http.call("POST", "/v1/phones/retrieve", _Phones, json={"ids": list(chunk)})
             if answer is None:
                 raise UpstreamError(self._http.name, "answered 404 to a bulk retrieve")
-            for item in _parse(self._http.name, _Phones, answer).phones:
+            for item in answer.phones:
                 phones[item.id] = item.phone
         return phones
 
@@ -221,11 +233,8 @@ class Trackstory:
 
     async def last_position(self, key: DriverKey) -> Point | None:
         body = {"park_id": key[0], "driver_id": key[1]}
-        answer = await self._http.call("POST", "/v1/positions/last", json=body)
-        if answer is None:
-            return None
-        position = _parse(self._http.name, _Position, answer)
-        return Point(position.lat, position.lon)
+        position = await self._http.call("POST", "/v1/positions/last", _Position, json=body)
+        return None if position is None else Point(position.lat, position.lon)
 
 
 class Geobase:
@@ -236,8 +245,8 @@ class Geobase:
 
     async def city(self, point: Point) -> str | None:
         params = {"lat": repr(point.lat), "lon": repr(point.lon)}
-        answer = await self._http.call("GET", "/v1/city", params=params)
-        return None if answer is None else str(_parse(self._http.name, _City, answer).city)
+        answer = await self._http.call("GET", "/v1/city", _City, params=params)
+        return None if answer is None else answer.city
 
 
 class FleetRent:
@@ -248,8 +257,8 @@ class FleetRent:
 
     async def is_rented(self, key: DriverKey) -> bool:
         body = {"park_id": key[0], "driver_id": key[1]}
-        answer = await self._http.call("POST", "/v1/rentals/active", json=body)
-        return False if answer is None else bool(_parse(self._http.name, _Rented, answer).rented)
+        answer = await self._http.call("POST", "/v1/rentals/active", _Rented, json=body)
+        return False if answer is None else answer.rented
 
 
 @dataclass(frozen=True)
@@ -263,20 +272,28 @@ class ClientEvent:
 class ClientEvents:
     """client-events: bulk push of events to drivers' apps."""
 
-    def __init__(self, http: UpstreamHttp) -> None:
+    def __init__(self, http: UpstreamHttp, concurrency: int = 4) -> None:
         self._http = http
+        self._concurrency = concurrency
 
     async def push(self, events: Sequence[ClientEvent]) -> None:
-        for chunk in _chunks(events, EVENTS_PER_CALL):
+        """Every event delivered, a few calls at a time; any call failing (after its retries) fails
+        the push, and the caller pushes again later (client-events is at-least-once for us)."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one_call(chunk: Sequence[ClientEvent]) -> None:
             body = {
                 "events": [
                     {"park_id": e.park_id, "driver_id": e.driver_id, "event": e.event, "payload": e.payload}
                     for e in chunk
                 ]
             }
-            answer = await self._http.call("POST", "/v1/push/bulk", json=body)
+            async with gate:
+                answer = await self._http.call("POST", "/v1/push/bulk", _Answer, json=body)
             if answer is None:
                 raise UpstreamError(self._http.name, "answered 404 to a bulk push")
+
+        await asyncio.gather(*(one_call(c) for c in _chunks(events, EVENTS_PER_CALL)))
 
 
 @dataclass(frozen=True)

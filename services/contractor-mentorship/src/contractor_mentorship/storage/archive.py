@@ -60,7 +60,16 @@ async def batch_rows(conn: asyncpg.Connection | asyncpg.Pool, batch_id: uuid.UUI
 
 
 async def delete_batch(conn: asyncpg.Connection, batch_id: uuid.UUID) -> int:
-    """Delete the batch's matchings (transitions and results cascade) and the batch itself."""
-    status = await conn.execute("DELETE FROM matchings WHERE archive_batch_id = $1", batch_id)
+    """Delete the batch's matchings with their transitions (results cascade) and the batch itself."""
+    deleted = await conn.fetchval(
+        """
+        WITH gone AS (DELETE FROM matchings WHERE archive_batch_id = $1 RETURNING id),
+        transitions AS (
+            DELETE FROM status_transitions WHERE matching_id IN (SELECT id FROM gone)
+        )
+        SELECT count(*) FROM gone
+        """,
+        batch_id,
+    )
     await conn.execute("DELETE FROM archive_batches WHERE id = $1", batch_id)
-    return int(status.rsplit(" ", 1)[1])
+    return int(deleted)

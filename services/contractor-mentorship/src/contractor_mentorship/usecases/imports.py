@@ -2,7 +2,9 @@
 
 Each import reads its dataset streaming, resolves linked profiles in bulk (driver-profiles, a few
 hundred profiles per call) and changes statuses set-based, a batch per transaction, each change
-with its transition and event. A matching moves at most one step per run. Drivers are notified
+with its transition and event. A matching moves at most one step per run (import-matchings' one
+step being the CRM's match and the drivers told: `matched` and `initialized` written together).
+Drivers are notified
 through client-events before the status that says they were notified is written: a failed push
 leaves the matchings where they were, for the next run.
 """
@@ -26,6 +28,7 @@ from contractor_mentorship.upstreams import ClientEvent, DriverKey, Upstreams
 from quintet_s3 import ObjectStore
 
 DISTRIBUTION_WATERMARK = "distribution"
+TELLING_AHEAD = 2  # chunks whose drivers are being told (and matchings written) at once
 CLIENT_EVENT = "mentorship.status-changed"
 
 T = TypeVar("T")
@@ -44,21 +47,29 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _client_event(matching_id: uuid.UUID, driver: DriverKey, role: str, status: str) -> ClientEvent:
+    payload = {"matching_id": str(matching_id), "status": status, "role": role}
+    return ClientEvent(park_id=driver[0], driver_id=driver[1], event=CLIENT_EVENT, payload=payload)
+
+
 def _event(row: asyncpg.Record, role: str, status: str) -> ClientEvent:
-    park, driver = (
+    """The client event telling the matching's newbie or mentor (by `role`) its new status."""
+    key = (
         (row["newbie_park_id"], row["newbie_driver_id"])
         if role == "newbie"
         else (row["mentor_park_id"], row["mentor_driver_id"])
     )
-    payload = {"matching_id": str(row["id"]), "status": status, "role": role}
-    return ClientEvent(park_id=park, driver_id=driver, event=CLIENT_EVENT, payload=payload)
+    return _client_event(row["id"], key, role, status)
 
 
 # -- import-matchings -----------------------------------------------------------------------------
 
 
 async def import_matchings(deps: JobDeps) -> dict[str, int]:
-    """Distribution rows newer than the watermark → `matched`; then both drivers told → `initialized`."""
+    """Distribution rows newer than the watermark: the newbie's waiting matching gets its mentor,
+    both drivers are told, and it is written `matched` then `initialized` in one update (both steps
+    recorded). A failed push leaves the chunk's matchings waiting, and the watermark where it was, so
+    the next run takes them again."""
     pool, settings = deps.pool, deps.settings
     watermark = await watermarks.get(pool, DISTRIBUTION_WATERMARK)
     counts = crm.ReadCounts()
@@ -69,12 +80,17 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
         known = latest.get(row.newbie)
         if known is None or row.connected_dttm >= known.connected_dttm:
             latest[row.newbie] = row
-    rows = list(latest.values())
-    matched = unknown = initialized = 0
+    # Newest first: the first chunk a person appears in (through any of their linked profiles) holds
+    # their newest row, the one that counts.
+    rows = sorted(latest.values(), key=lambda r: r.connected_dttm, reverse=True)
+    matched = unknown = 0
+    seen: set[str] = set()  # people taken by an earlier chunk (linked profiles in two chunks)
     resolving: asyncio.Task[Any] | None = None
-    notifying: asyncio.Future[int] | None = None
+    telling: list[asyncio.Future[int]] = []
     chunks = list(_chunks(rows, settings.import_batch_size))
-    # Resolve the next chunk's profiles while the current one is written.
+    # The next chunk's profiles are resolved, and its waiting matchings read, while the drivers of
+    # earlier chunks are told and their matchings written, two chunks at a time (one chunk's push
+    # overlaps the other's update).
     try:
         for index, chunk in enumerate(chunks):
             if resolving is None:
@@ -94,49 +110,64 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
                 if profile is None:
                     unknown += 1
                     continue
+                if profile.unique_driver_id in seen:
+                    continue
                 known = by_person.get(profile.unique_driver_id)
                 if known is None or row.connected_dttm >= known.connected_dttm:
                     by_person[profile.unique_driver_id] = row
-            if not by_person:
-                continue
-            people = list(by_person)
-            async with pool.acquire() as conn, conn.transaction():
-                moved = await matchings_sql.match_many(
-                    conn,
-                    people,
-                    [by_person[p].mentor for p in people],
-                    [by_person[p].connected_dttm for p in people],
-                )
-            matched += len(moved)
-            # Both drivers of this chunk are told (and the matchings advanced, on a connection of their
-            # own) while the next chunk is matched: one chunk in flight at a time.
-            if notifying is not None:
-                initialized += await notifying
-            notifying = asyncio.ensure_future(_notify_initialized(deps, moved)) if moved else None
-        if notifying is not None:
-            initialized += await notifying
-    finally:  # a failed chunk leaves nothing running behind the job, and no error unread
-        behind = [task for task in (resolving, notifying) if task is not None]
-        for task in behind:
-            task.cancel()
+            seen.update(by_person)
+            waiting = await matchings_sql.waiting_for_crm(pool, list(by_person)) if by_person else []
+            if len(telling) == TELLING_AHEAD:
+                matched += await telling.pop(0)
+            if waiting:
+                telling.append(asyncio.ensure_future(_tell_and_initialize(deps, waiting, by_person)))
+        while telling:
+            matched += await telling.pop(0)
+    finally:
+        # A failed chunk leaves nothing running behind the job and no error unread. Chunks already
+        # being told are let finish: one cancelled between its push and its update would have its
+        # drivers told again by the next run.
+        if resolving is not None:
+            resolving.cancel()
+        behind = [task for task in (resolving, *telling) if task is not None]
         await asyncio.gather(*behind, return_exceptions=True)
     newest = max((r.connected_dttm for r in rows), default=None)
     if newest is not None:
         async with pool.acquire() as conn:
             await watermarks.advance(conn, DISTRIBUTION_WATERMARK, newest)
-    initialized += await notify_matched(deps)  # any left `matched` by an earlier run that failed
+    left_matched = await notify_matched(deps)
     return {
         "rows_read": counts.read,
         "rows_skipped": counts.skipped,
         "rows_new": len(rows),
         "unknown_newbies": unknown,
         "matched": matched,
-        "initialized": initialized,
+        "initialized": matched + left_matched,
     }
 
 
+async def _tell_and_initialize(
+    deps: JobDeps, waiting: Sequence[asyncpg.Record], chosen: dict[str, crm.DistributionRow]
+) -> int:
+    """Tell both drivers of each waiting matching that it is initialized with its mentor, then write
+    it `matched` and `initialized` (one transaction); how many moved."""
+    rows = [chosen[m["newbie_unique_driver_id"]] for m in waiting]
+    events = []
+    for matching, row in zip(waiting, rows, strict=True):
+        newbie = (matching["newbie_park_id"], matching["newbie_driver_id"])
+        events.append(_client_event(matching["id"], newbie, "newbie", "initialized"))
+        events.append(_client_event(matching["id"], row.mentor, "mentor", "initialized"))
+    await deps.upstreams.client_events.push(events)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        return await matchings_sql.match_and_initialize(
+            conn, [m["id"] for m in waiting], [r.mentor for r in rows], [r.connected_dttm for r in rows]
+        )
+
+
 async def notify_matched(deps: JobDeps) -> int:
-    """Tell both drivers of every `matched` matching, then mark it `initialized`."""
+    """Tell both drivers of every `matched` matching, then mark it `initialized`. The import writes
+    no matching `matched` alone any more (it writes both steps at once); this finishes those an
+    earlier version of the import left there."""
     moved_total = 0
     after: uuid.UUID | None = None
     while True:
