@@ -16,7 +16,7 @@ from posm.api.models import CheckResult, GenerationCreated, GenerationDetail, Ge
 from posm.settings import Settings
 from quintet_contracts.posm import GENERATION_STATUS_CHANGED
 from quintet_s3 import s3_client
-from quintet_testing import eventually, expect, expect_error, outbox_events
+from quintet_testing import eventually, expect, expect_error, outbox_events, published_events
 
 from .conftest import READ, WAIT, WRITE
 from .test_rendering import URL, decode_qr, page_text
@@ -167,6 +167,50 @@ async def test_the_worker_renders_every_table_and_the_generation_is_done(
     pdf = await response.read()
     assert decode_qr(pdf) == [URL.format(table_id=table_id)]
     assert f"Стол {label}" in page_text(pdf)
+
+
+@pytest.mark.parametrize(
+    ("template_kept", "statuses"),
+    [
+        (True, ["created", "scheduled", "in-progress", "done"]),
+        (False, ["created", "scheduled", "in-progress", "error"]),
+    ],
+)
+async def test_every_status_change_is_published_once_in_order(
+    template_kept: bool,
+    statuses: list[str],
+    worker: None,
+    put_place: Any,
+    create_template: Any,
+    request_generation: Any,
+    settings: Settings,
+    db: asyncpg.Pool,
+) -> None:
+    place_id, _ = await put_place(count=16)  # three slices: `in-progress` is still published once
+    template = await create_template()
+    if not template_kept:  # every attempt fails: the generation ends in `error`
+        link = await db.fetchval("SELECT template_link FROM templates WHERE template_id = $1", template["id"])
+        async with s3_client(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key) as s3:
+            await s3.delete_object(Bucket=settings.bucket, Key=link)
+    async with published_events(settings.amqp_url, GENERATION_STATUS_CHANGED) as events:
+        created = await expect(await request_generation(place_id, template["id"]), 201, GenerationCreated)
+
+        def of_this() -> list[Any]:
+            return [e for e in events if e.generation_id == created.id]
+
+        async def ended() -> bool:
+            return any(e.status in ("done", "error") for e in of_this())
+
+        await eventually(ended, timeout=WAIT)
+        # The last status is the last event the relay publishes; nothing more may follow it.
+        await eventually(lambda: _outbox_empty(db), timeout=WAIT)
+    assert [e.status for e in of_this()] == statuses
+    assert {(e.place_id, e.template_id, e.version) for e in of_this()} == {(place_id, template["id"], 1)}
+    assert (of_this()[-1].comment is None) == template_kept
+
+
+async def _outbox_empty(db: asyncpg.Pool) -> bool:
+    return bool(await db.fetchval("SELECT count(*) = 0 FROM outbox"))
 
 
 async def test_the_archive_of_a_done_generation_has_one_valid_pdf_per_table(
