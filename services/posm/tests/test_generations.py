@@ -22,6 +22,19 @@ from .conftest import READ, WAIT, WRITE
 from .test_rendering import URL, decode_qr, page_text
 
 
+async def generated(
+    request_generation: Any, generation_status: Any, place_id: uuid.UUID, template_id: int
+) -> GenerationCreated:
+    """A generation requested and rendered by the worker, once it is `done`."""
+    created = await expect(await request_generation(place_id, template_id), 201, GenerationCreated)
+
+    async def done() -> bool:
+        return (await generation_status(place_id, created.id))["status"] == "done"
+
+    await eventually(done, timeout=WAIT)
+    return created
+
+
 async def test_a_generation_is_created_with_the_next_version(
     put_place: Any, create_template: Any, request_generation: Any, db: asyncpg.Pool
 ) -> None:
@@ -147,12 +160,7 @@ async def test_the_worker_renders_every_table_and_the_generation_is_done(
 ) -> None:
     place_id, tables = await put_place(count=16)  # three slices of 7
     template = await create_template()
-    created = await expect(await request_generation(place_id, template["id"]), 201, GenerationCreated)
-
-    async def done() -> bool:
-        return (await generation_status(place_id, created.id))["status"] == "done"
-
-    await eventually(done, timeout=WAIT)
+    created = await generated(request_generation, generation_status, place_id, template["id"])
     detail = await expect(
         await client.get(f"/api/v1/places/{place_id}/generations/{created.id}", headers=READ),
         200,
@@ -224,12 +232,7 @@ async def test_the_archive_of_a_done_generation_has_one_valid_pdf_per_table(
     tables = [(uuid.uuid4(), label) for label in ["1", "2", "2", "VIP/1", "Терраса 5"]]
     place_id, _ = await put_place(tables=tables)
     template = await create_template()
-    created = await expect(await request_generation(place_id, template["id"]), 201, GenerationCreated)
-
-    async def done() -> bool:
-        return (await generation_status(place_id, created.id))["status"] == "done"
-
-    await eventually(done, timeout=WAIT)
+    created = await generated(request_generation, generation_status, place_id, template["id"])
     response = await client.get(f"/api/v1/places/{place_id}/generations/{created.id}/archive", headers=READ)
     assert response.status == 200 and response.content_type == "application/zip"
     assert f"v{created.version}.zip" in response.headers["Content-Disposition"]
@@ -256,12 +259,7 @@ async def test_an_archive_with_a_pdf_gone_from_storage_is_409_before_any_byte(
 ) -> None:
     place_id, _ = await put_place(count=5)
     template = await create_template()
-    created = await expect(await request_generation(place_id, template["id"]), 201, GenerationCreated)
-
-    async def done() -> bool:
-        return (await generation_status(place_id, created.id))["status"] == "done"
-
-    await eventually(done, timeout=WAIT)
+    created = await generated(request_generation, generation_status, place_id, template["id"])
     keys = await db.fetch(
         "SELECT object_key FROM generation_tables WHERE generation_id = $1 ORDER BY label", created.id
     )

@@ -21,6 +21,7 @@ from typing import Any
 
 import waitress
 from moto.server import create_backend_app
+from waitress.channel import HTTPChannel
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -38,6 +39,22 @@ def s3_app() -> WsgiApp:
     return app
 
 
+def _fix_continue_without_body() -> None:
+    """waitress 3.0.2 answers `Expect: 100-continue` with `100 Continue` and then marks the request
+    as not received yet, waiting for its body, even when it has none (`Content-Length: 0`): the
+    request never runs and the client waits forever. botocore sends that header with every PutObject,
+    empty ones too. A request that had nothing more to receive stays received."""
+    send_continue = HTTPChannel.send_continue
+
+    def fixed(self: Any) -> None:
+        received = self.request.completed and self.request.body_rcv is None
+        send_continue(self)
+        if received:
+            self.request.completed = True
+
+    HTTPChannel.send_continue = fixed  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -48,6 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     # waitress warns whenever requests queue for a thread: the normal state of a busy local server.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    _fix_continue_without_body()
     waitress.serve(
         s3_app(),
         host=args.host,
