@@ -78,10 +78,8 @@ def stack(
             stderr=subprocess.STDOUT,
         )
     gateway = f"http://127.0.0.1:{gateway_port}"
-    children: list[int] = []
     try:
         _wait_until_healthy(process, gateway, STARTUP_TIMEOUT)
-        children = _children(process.pid)
         yield Stack(
             gateway=gateway,
             stand_ins=f"http://127.0.0.1:{stand_ins_port}",
@@ -97,7 +95,7 @@ def stack(
     finally:
         # Ctrl-C: the runner must stop every process it started, clean up after itself and exit 0.
         # It is stopped whatever happened; what it did is asserted afterwards.
-        children = children or _children(process.pid)
+        children = _descendants(process.pid)
         process.send_signal(signal.SIGINT)
         try:
             returncode: int | None = process.wait(timeout=30)
@@ -114,8 +112,15 @@ def stack(
     ports = [gateway_port, stand_ins_port] + [int(env[f"{s.env_prefix}PORT"]) for s in present_services()]
     still_listening = [port for port in ports if _listening(port)]
     assert not still_listening, f"ports still answering after Ctrl-C: {still_listening}"
-    survivors = [pid for pid in children if Path(f"/proc/{pid}").exists()]
-    assert not survivors, f"processes still running after Ctrl-C: {survivors}"
+
+    # Direct children are gone when the runner exits; a grandchild (multiprocessing's resource tracker,
+    # an nginx worker) may take a moment after its parent. None may stay.
+    def no_survivors() -> bool:
+        survivors = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        assert not survivors, f"processes still running after Ctrl-C: {_commands(survivors)}"
+        return True
+
+    eventually_blocking(no_survivors, timeout=10)
     left_behind = list(run_tmp.iterdir())
     shutil.rmtree(run_tmp)
     assert not left_behind, f"temp folders left behind: {left_behind}"
@@ -189,16 +194,32 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], gateway: str, timeout:
     eventually_blocking(healthy, timeout=timeout, interval=0.5)
 
 
-def _children(pid: int) -> list[int]:
-    """Direct children of `pid` (apis, workers, gateway, local S3), from /proc."""
+def _commands(pids: list[int]) -> list[str]:
     found = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            found.append(
+                f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+            )
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (apis, workers and their rendering processes, the gateway and its
+    workers, the local S3), from /proc."""
+    children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    below = list(children.get(pid, []))
+    while below:
+        child = below.pop()
+        found.append(child)
+        below.extend(children.get(child, []))
     return found
 
 

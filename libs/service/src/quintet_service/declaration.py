@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -91,13 +92,26 @@ class ServiceDeclaration:
         return resolve(self.worker)(settings, pool, s3)
 
     async def run_worker(self, settings: PlatformSettings) -> None:
-        """The worker process: its pool and S3 client for the process's lifetime, then the Worker."""
+        """The worker process: its pool and S3 client for the process's lifetime, then the Worker,
+        until it fails or SIGTERM / SIGINT stops it (then it stops as it would when cancelled:
+        consumers closed, its own processes ended, nothing left running)."""
         from quintet_service.app import worker_resources
 
         async with worker_resources(
             settings, self.schema, min_pool=self.worker_min_pool, buckets=self.bucket_names(settings)
         ) as (pool, s3):
-            await self.build_worker(settings, pool, s3).run()
+            running = asyncio.ensure_future(self.build_worker(settings, pool, s3).run())
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, running.cancel)
+            try:
+                await running
+            except asyncio.CancelledError:
+                if not running.cancelled():
+                    raise  # cancelled from outside, not by a signal
+            finally:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
 
     def main(self, argv: list[str] | None = None) -> int:
         """`python -m <package> api|worker|migrate`; the exit status."""

@@ -55,7 +55,9 @@ class Settings(PlatformSettings):
     import_progress_period_seconds: float = Field(3600, gt=0, description="import-progress period")
     import_finished_period_seconds: float = Field(86400, gt=0, description="import-finished period")
     archive_period_seconds: float = Field(86400, gt=0, description="archive period")
-    import_batch_size: int = Field(1000, ge=1, le=10000, description="rows per bulk step of an import")
+    # 5,000: an import of 100,000 rows took 12.0-12.6 s in chunks of 1,000 and 7.5-8.8 s in chunks of
+    # 5,000 (per-chunk round trips to driver-profiles, PostgreSQL and client-events).
+    import_batch_size: int = Field(5000, ge=1, le=10000, description="rows per bulk step of an import")
 
     max_attempts: int = Field(5, ge=1, le=20, description="crm-request attempts before it is parked")
     retry_delays_seconds: tuple[float, ...] = Field(

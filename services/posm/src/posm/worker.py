@@ -55,8 +55,10 @@ class RenderingWorker(Worker):
     async def stop(self) -> None:
         await super().stop()
         if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = None
+            # Waits for the processes to exit (a render in progress finishes its chunk): none outlives
+            # the worker.
+            executor, self.executor = self.executor, None
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
 
 def build_worker(
