@@ -247,29 +247,6 @@ async def test_the_archive_of_a_done_generation_has_one_valid_pdf_per_table(
     assert texts == {f"Стол {label}" for _, label in tables}
 
 
-async def test_an_archive_with_a_pdf_gone_from_storage_is_409_before_any_byte(
-    worker: None,
-    put_place: Any,
-    create_template: Any,
-    request_generation: Any,
-    generation_status: Any,
-    client: Any,
-    settings: Settings,
-    db: asyncpg.Pool,
-) -> None:
-    place_id, _ = await put_place(count=5)
-    template = await create_template()
-    created = await generated(request_generation, generation_status, place_id, template["id"])
-    keys = await db.fetch(
-        "SELECT object_key FROM generation_tables WHERE generation_id = $1 ORDER BY label", created.id
-    )
-    async with s3_client(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key) as s3:
-        await s3.delete_object(Bucket=settings.bucket, Key=keys[3]["object_key"])  # not the first entry
-    response = await client.get(f"/api/v1/places/{place_id}/generations/{created.id}/archive", headers=READ)
-    error = await expect_error(response, 409, "generation_files_missing")
-    assert error["details"] == {"missing": 1, "tables": 5}
-
-
 async def test_the_archive_is_409_until_the_generation_is_done(
     put_place: Any, create_template: Any, request_generation: Any, client: Any
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from posm.domain.errors import (
-    GenerationFilesMissing,
     GenerationNotFound,
     GenerationNotReady,
     IdempotencyKeyReused,
@@ -29,7 +28,6 @@ ERRORS = ErrorTable(
         GenerationNotFound: (404, "generation_not_found"),
         TableNotInGeneration: (404, "table_not_found"),
         GenerationNotReady: (409, "generation_not_ready"),
-        GenerationFilesMissing: (409, "generation_files_missing"),
         TableOfAnotherPlace: (409, "table_of_another_place"),
         TemplateNotAllowed: (422, "template_not_allowed"),
         NothingToGenerate: (422, "nothing_to_generate"),

@@ -46,16 +46,6 @@ class TemplateFileMissing(PosmError):
         super().__init__(f"the PDF of template {template_id} is missing from storage")
 
 
-class GenerationFilesMissing(PosmError):
-    """A done generation whose PDFs are (partly) gone from storage: its archive cannot be built."""
-
-    def __init__(self, missing: int, tables: int) -> None:
-        super().__init__(
-            f"{missing} of the generation's {tables} PDFs are missing from storage; generate it again"
-        )
-        self.details = {"missing": missing, "tables": tables}
-
-
 class GenerationNotFound(PosmError):
     def __init__(self, generation_id: int) -> None:
         super().__init__(f"generation {generation_id} not found")

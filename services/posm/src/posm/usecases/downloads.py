@@ -14,16 +14,9 @@ from typing import Any
 import asyncpg
 from botocore.exceptions import ClientError
 
-from posm.domain.errors import (
-    GenerationFilesMissing,
-    GenerationNotFound,
-    GenerationNotReady,
-    TableNotInGeneration,
-)
+from posm.domain.errors import GenerationNotFound, GenerationNotReady, TableNotInGeneration
 from posm.domain.rules import unique_entry_names
 from posm.storage import generations as generations_sql
-from posm.usecases.production import object_prefix
-from quintet_s3 import ObjectStore
 
 ARCHIVE_CHUNK = 256 * 1024
 
@@ -44,17 +37,6 @@ async def plan_archive(pool: asyncpg.Pool, place_id: uuid.UUID, generation_id: i
         tables = await generations_sql.generation_tables(conn, generation_id)
     names = unique_entry_names([t["label"] for t in tables])
     return ArchivePlan(generation, [(name, t["object_key"]) for name, t in zip(names, tables, strict=True)])
-
-
-async def check_archive(store: ObjectStore, bucket: str, plan: ArchivePlan) -> None:
-    """Every PDF of the archive is in storage, or GenerationFilesMissing before a byte is sent: an
-    object missing once the zip streams could only cut the connection. One listing per 1,000 PDFs."""
-    generation = plan.generation
-    listed = await store.list(bucket, object_prefix(generation["place_id"], generation["generation_id"]))
-    present = {item.key for item in listed}
-    missing = sum(1 for _, key in plan.entries if key not in present)
-    if missing:
-        raise GenerationFilesMissing(missing, len(plan.entries))
 
 
 async def table_object(

@@ -57,13 +57,8 @@ class Renderer:
     upload_concurrency: int
 
 
-def object_prefix(place_id: uuid.UUID, generation_id: int) -> str:
-    """Where a generation's PDFs are, and nothing else."""
-    return f"posm/{place_id}/{generation_id}/"
-
-
 def object_key(place_id: uuid.UUID, generation_id: int, table_id: uuid.UUID) -> str:
-    return f"{object_prefix(place_id, generation_id)}{table_id}.pdf"
+    return f"posm/{place_id}/{generation_id}/{table_id}.pdf"
 
 
 async def start_generation(pool: asyncpg.Pool, generation_id: int) -> None:
