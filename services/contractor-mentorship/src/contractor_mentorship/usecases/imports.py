@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
@@ -29,6 +29,7 @@ from quintet_s3 import ObjectStore
 
 DISTRIBUTION_WATERMARK = "distribution"
 TELLING_AHEAD = 2  # chunks whose drivers are being told (and matchings written) at once
+_Chosen = dict[str, crm.DistributionRow]  # a person's unique driver id -> the row that counts
 CLIENT_EVENT = "mentorship.status-changed"
 
 T = TypeVar("T")
@@ -85,38 +86,38 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
     rows = sorted(latest.values(), key=lambda r: r.connected_dttm, reverse=True)
     matched = unknown = 0
     seen: set[str] = set()  # people taken by an earlier chunk (linked profiles in two chunks)
-    resolving: asyncio.Task[Any] | None = None
+
+    async def prepare(chunk: Sequence[crm.DistributionRow]) -> tuple[list[asyncpg.Record], _Chosen]:
+        """The chunk's people (profiles resolved) and their matchings still waiting for the CRM."""
+        nonlocal unknown
+        profiles = await deps.upstreams.driver_profiles.retrieve(r.newbie for r in chunk)
+        by_person: _Chosen = {}
+        for row in chunk:
+            profile = profiles.get(row.newbie)
+            if profile is None:
+                unknown += 1
+                continue
+            if profile.unique_driver_id in seen:
+                continue
+            known = by_person.get(profile.unique_driver_id)
+            if known is None or row.connected_dttm >= known.connected_dttm:
+                by_person[profile.unique_driver_id] = row
+        seen.update(by_person)
+        waiting = await matchings_sql.waiting_for_crm(pool, list(by_person)) if by_person else []
+        return waiting, by_person
+
+    preparing: asyncio.Future[tuple[list[asyncpg.Record], _Chosen]] | None = None
     telling: list[asyncio.Future[int]] = []
     chunks = list(_chunks(rows, settings.import_batch_size))
-    # The next chunk's profiles are resolved, and its waiting matchings read, while the drivers of
+    # The next chunk is prepared (profiles resolved, waiting matchings read) while the drivers of
     # earlier chunks are told and their matchings written, two chunks at a time (one chunk's push
-    # overlaps the other's update).
+    # overlaps the other's update). Chunks are prepared one after another (`seen`).
     try:
         for index, chunk in enumerate(chunks):
-            if resolving is None:
-                resolving = asyncio.ensure_future(
-                    deps.upstreams.driver_profiles.retrieve(r.newbie for r in chunk)
-                )
-            profiles = await resolving
-            resolving = None
-            if index + 1 < len(chunks):
-                upcoming = chunks[index + 1]
-                resolving = asyncio.ensure_future(
-                    deps.upstreams.driver_profiles.retrieve(r.newbie for r in upcoming)
-                )
-            by_person: dict[str, crm.DistributionRow] = {}
-            for row in chunk:
-                profile = profiles.get(row.newbie)
-                if profile is None:
-                    unknown += 1
-                    continue
-                if profile.unique_driver_id in seen:
-                    continue
-                known = by_person.get(profile.unique_driver_id)
-                if known is None or row.connected_dttm >= known.connected_dttm:
-                    by_person[profile.unique_driver_id] = row
-            seen.update(by_person)
-            waiting = await matchings_sql.waiting_for_crm(pool, list(by_person)) if by_person else []
+            if preparing is None:
+                preparing = asyncio.ensure_future(prepare(chunk))
+            waiting, by_person = await preparing
+            preparing = asyncio.ensure_future(prepare(chunks[index + 1])) if index + 1 < len(chunks) else None
             if len(telling) == TELLING_AHEAD:
                 matched += await telling.pop(0)
             if waiting:
@@ -127,9 +128,9 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
         # A failed chunk leaves nothing running behind the job and no error unread. Chunks already
         # being told are let finish: one cancelled between its push and its update would have its
         # drivers told again by the next run.
-        if resolving is not None:
-            resolving.cancel()
-        behind = [task for task in (resolving, *telling) if task is not None]
+        if preparing is not None:
+            preparing.cancel()
+        behind = [task for task in (preparing, *telling) if task is not None]
         await asyncio.gather(*behind, return_exceptions=True)
     newest = max((r.connected_dttm for r in rows), default=None)
     if newest is not None:
@@ -146,9 +147,7 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
     }
 
 
-async def _tell_and_initialize(
-    deps: JobDeps, waiting: Sequence[asyncpg.Record], chosen: dict[str, crm.DistributionRow]
-) -> int:
+async def _tell_and_initialize(deps: JobDeps, waiting: Sequence[asyncpg.Record], chosen: _Chosen) -> int:
     """Tell both drivers of each waiting matching that it is initialized with its mentor, then write
     it `matched` and `initialized` (one transaction); how many moved."""
     rows = [chosen[m["newbie_unique_driver_id"]] for m in waiting]
