@@ -140,6 +140,18 @@ class _Profiles(_Answer):
     profiles: list[DriverProfile]
 
 
+class _PersonRef(_Answer):
+    """A profile read only for the person behind it (the other fields are not validated)."""
+
+    park_id: str = Field(min_length=1, max_length=64)
+    driver_id: str = Field(min_length=1, max_length=64)
+    unique_driver_id: str = Field(min_length=1, max_length=64)
+
+
+class _People(_Answer):
+    profiles: list[_PersonRef]
+
+
 class _Phone(_Answer):
     id: str
     phone: str
@@ -169,24 +181,28 @@ class DriverProfiles:
 
     async def retrieve(self, keys: Iterable[DriverKey]) -> dict[DriverKey, DriverProfile]:
         """The profiles driver-profiles knows among `keys`, in bulk (unknown ones are absent)."""
+        profiles = await self._bulk(keys, _Profiles)
+        return {(p.park_id, p.driver_id): p for answer in profiles for p in answer.profiles}
+
+    async def people(self, keys: Iterable[DriverKey]) -> dict[DriverKey, str]:
+        """The unique driver id behind each profile driver-profiles knows among `keys`, in bulk: the
+        import of 100,000 rows needs no more, and validating whole profiles was most of its own CPU."""
+        answers = await self._bulk(keys, _People)
+        return {(p.park_id, p.driver_id): p.unique_driver_id for answer in answers for p in answer.profiles}
+
+    async def _bulk(self, keys: Iterable[DriverKey], answer: type[A]) -> list[A]:
         unique = sorted(set(keys))
-        if not unique:
-            return {}
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def one_call(chunk: Sequence[DriverKey]) -> list[DriverProfile]:
+        async def one_call(chunk: Sequence[DriverKey]) -> A:
             body = {"profiles": [{"park_id": p, "driver_id": d} for p, d in chunk]}
             async with gate:
-                answer = await self._http.call("POST", "/v1/profiles/retrieve", _Profiles, json=body)
-            if answer is None:
+                found = await self._http.call("POST", "/v1/profiles/retrieve", answer, json=body)
+            if found is None:
                 raise UpstreamError(self._http.name, "answered 404 to a bulk retrieve")
-            return answer.profiles
+            return found
 
-        found: dict[DriverKey, DriverProfile] = {}
-        for profiles in await asyncio.gather(*(one_call(c) for c in _chunks(unique, PROFILES_PER_CALL))):
-            for profile in profiles:
-                found[profile.key] = profile
-        return found
+        return list(await asyncio.gather(*(one_call(c) for c in _chunks(unique, PROFILES_PER_CALL))))
 
     async def get(self, key: DriverKey) -> DriverProfile | None:
         return (await self.retrieve([key])).get(key)

@@ -90,18 +90,18 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
     async def prepare(chunk: Sequence[crm.DistributionRow]) -> tuple[list[asyncpg.Record], _Chosen]:
         """The chunk's people (profiles resolved) and their matchings still waiting for the CRM."""
         nonlocal unknown
-        profiles = await deps.upstreams.driver_profiles.retrieve(r.newbie for r in chunk)
+        people = await deps.upstreams.driver_profiles.people(r.newbie for r in chunk)
         by_person: _Chosen = {}
         for row in chunk:
-            profile = profiles.get(row.newbie)
-            if profile is None:
+            person = people.get(row.newbie)
+            if person is None:
                 unknown += 1
                 continue
-            if profile.unique_driver_id in seen:
+            if person in seen:
                 continue
-            known = by_person.get(profile.unique_driver_id)
+            known = by_person.get(person)
             if known is None or row.connected_dttm >= known.connected_dttm:
-                by_person[profile.unique_driver_id] = row
+                by_person[person] = row
         seen.update(by_person)
         waiting = await matchings_sql.waiting_for_crm(pool, list(by_person)) if by_person else []
         return waiting, by_person
