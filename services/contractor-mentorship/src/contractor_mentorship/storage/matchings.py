@@ -255,24 +255,6 @@ async def match_and_initialize(
     )
 
 
-async def in_status(
-    conn: Executor, status: str, *, limit: int, after: uuid.UUID | None = None
-) -> list[asyncpg.Record]:
-    """Matchings in `status` in id order, `limit` at a time after `after` (keyset)."""
-    return list(
-        await conn.fetch(
-            """
-            SELECT * FROM matchings
-            WHERE status = $1 AND ($3::uuid IS NULL OR id > $3)
-            ORDER BY id LIMIT $2
-            """,
-            status,
-            limit,
-            after,
-        )
-    )
-
-
 async def participating_since(
     conn: Executor, status: str, matched_before: datetime, *, limit: int, after: uuid.UUID | None
 ) -> list[asyncpg.Record]:

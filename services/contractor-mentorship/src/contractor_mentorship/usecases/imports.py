@@ -4,9 +4,8 @@ Each import reads its dataset streaming, resolves linked profiles in bulk (drive
 hundred profiles per call) and changes statuses set-based, a batch per transaction, each change
 with its transition and event. A matching moves at most one step per run (import-matchings' one
 step being the CRM's match and the drivers told: `matched` and `initialized` written together).
-Drivers are notified
-through client-events before the status that says they were notified is written: a failed push
-leaves the matchings where they were, for the next run.
+Drivers are notified through client-events before the status that says they were notified is
+written: a failed push leaves the matchings where they were, for the next run.
 """
 
 from __future__ import annotations
@@ -136,14 +135,13 @@ async def import_matchings(deps: JobDeps) -> dict[str, int]:
     if newest is not None:
         async with pool.acquire() as conn:
             await watermarks.advance(conn, DISTRIBUTION_WATERMARK, newest)
-    left_matched = await notify_matched(deps)
     return {
         "rows_read": counts.read,
         "rows_skipped": counts.skipped,
         "rows_new": len(rows),
         "unknown_newbies": unknown,
         "matched": matched,
-        "initialized": matched + left_matched,
+        "initialized": matched,  # both steps are written together
     }
 
 
@@ -161,32 +159,6 @@ async def _tell_and_initialize(deps: JobDeps, waiting: Sequence[asyncpg.Record],
         return await matchings_sql.match_and_initialize(
             conn, [m["id"] for m in waiting], [r.mentor for r in rows], [r.connected_dttm for r in rows]
         )
-
-
-async def notify_matched(deps: JobDeps) -> int:
-    """Tell both drivers of every `matched` matching, then mark it `initialized`. The import writes
-    no matching `matched` alone any more (it writes both steps at once); this finishes those an
-    earlier version of the import left there."""
-    moved_total = 0
-    after: uuid.UUID | None = None
-    while True:
-        rows = await matchings_sql.in_status(
-            deps.pool, "matched", limit=deps.settings.import_batch_size, after=after
-        )
-        if not rows:
-            return moved_total
-        after = rows[-1]["id"]
-        moved_total += await _notify_initialized(deps, rows)
-
-
-async def _notify_initialized(deps: JobDeps, rows: Sequence[asyncpg.Record]) -> int:
-    """Push `initialized` to both drivers of each `matched` row, then advance the rows that are still
-    `matched` (one transaction); how many moved."""
-    events = [_event(r, role, "initialized") for r in rows for role in ("newbie", "mentor")]
-    await deps.upstreams.client_events.push(events)
-    async with deps.pool.acquire() as conn, conn.transaction():
-        moved = await matchings_sql.advance(conn, [r["id"] for r in rows], "matched", "initialized")
-    return len(moved)
 
 
 # -- import-progress ------------------------------------------------------------------------------
