@@ -8,7 +8,7 @@ problem, never the data sent or received: phones pass through here and must not 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +26,7 @@ DriverKey = tuple[str, str]  # (park_id, driver_id)
 PROFILES_PER_CALL = 500
 PHONES_PER_CALL = 500
 EVENTS_PER_CALL = 500
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a bulk answer of 500 profiles is about 150 KB
 
 
 class _Retryable(Exception):
@@ -93,7 +94,11 @@ class UpstreamHttp:
                 raise _Retryable(f"answered {response.status}")
             if response.status >= 400:
                 raise UpstreamError(self.name, f"answered {response.status}")
-            raw = await response.read()
+            raw = bytearray()
+            async for piece in response.content.iter_chunked(64 * 1024):
+                raw += piece
+                if len(raw) > MAX_ANSWER_BYTES:
+                    raise UpstreamError(self.name, f"answered more than {MAX_ANSWER_BYTES} bytes")
         try:
             return answer.model_validate_json(raw)
         except ValidationError as exc:
@@ -167,6 +172,22 @@ class Point:
     lon: float
 
 
+R = TypeVar("R")
+
+
+async def _all(calls: Iterable[Awaitable[R]]) -> list[R]:
+    """Every call's result, in order. The first failure cancels the other calls and waits for them
+    before it is raised as it is: nothing keeps running behind a failed bulk operation."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -202,7 +223,7 @@ class DriverProfiles:
                 raise UpstreamError(self._http.name, "answered 404 to a bulk retrieve")
             return found
 
-        return list(await asyncio.gather(*(one_call(c) for c in _chunks(unique, PROFILES_PER_CALL))))
+        return await _all(one_call(c) for c in _chunks(unique, PROFILES_PER_CALL))
 
     async def get(self, key: DriverKey) -> DriverProfile | None:
         return (await self.retrieve([key])).get(key)
@@ -309,7 +330,7 @@ class ClientEvents:
             if answer is None:
                 raise UpstreamError(self._http.name, "answered 404 to a bulk push")
 
-        await asyncio.gather(*(one_call(c) for c in _chunks(events, EVENTS_PER_CALL)))
+        await _all(one_call(c) for c in _chunks(events, EVENTS_PER_CALL))
 
 
 @dataclass(frozen=True)
