@@ -101,14 +101,20 @@ class ServiceDeclaration:
             settings, self.schema, min_pool=self.worker_min_pool, buckets=self.bucket_names(settings)
         ) as (pool, s3):
             running = asyncio.ensure_future(self.build_worker(settings, pool, s3).run())
+            signalled: list[int] = []
+
+            def stop(signum: int) -> None:
+                signalled.append(signum)
+                running.cancel()
+
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, running.cancel)
+                loop.add_signal_handler(signum, stop, signum)
             try:
                 await running
             except asyncio.CancelledError:
-                if not running.cancelled():
-                    raise  # cancelled from outside, not by a signal
+                if not signalled:
+                    raise  # cancelled from outside: stays a cancellation
             finally:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(signum)
